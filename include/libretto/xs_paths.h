@@ -1,0 +1,64 @@
+/*
+ * The xenstore layout shared by librettod, librettoctl and the guests
+ * (docs/xenstore.md).  Every path of the contract is spelled here and
+ * nowhere else.
+ */
+#ifndef LIBRETTO_XS_PATHS_H
+#define LIBRETTO_XS_PATHS_H
+
+/* dom0-only tree */
+#define LT_XS_ROOT	     "/libretto"
+#define LT_XS_DAEMON	     LT_XS_ROOT "/daemon"
+#define LT_XS_DAEMON_PID     LT_XS_DAEMON "/pid"
+#define LT_XS_DAEMON_VERSION LT_XS_DAEMON "/version"
+#define LT_XS_DAEMON_BACKEND LT_XS_DAEMON "/backend"
+/*
+ * Per deployment (docs/xenstore.md says why the contract gained the
+ * <deployment> level): each deployment has its own PF, shared IP and pool.
+ */
+#define LT_XS_PORTMAP_FMT LT_XS_ROOT "/portmap/%s" /* /tcp/<port> = <domid> */
+#define LT_XS_POOL_FMT	  LT_XS_ROOT "/pool/%s"
+#define LT_XS_POOL_IP_FMT LT_XS_POOL_FMT "/ip" /* /<addr> = <app> */
+#define LT_XS_POOL_VF_FMT LT_XS_POOL_FMT "/vf" /* /<vf-id> = <app> | "" */
+
+/* per guest, relative to /local/domain/<domid> */
+#define LT_XS_DOMAIN_FMT "/local/domain/%u"
+#define LT_XS_GUEST_FMT	 "/local/domain/%u/libretto"
+
+/* leaves below LT_XS_GUEST_FMT */
+#define LT_XS_ROLE	    "role"
+#define LT_XS_NAME	    "name"
+#define LT_XS_DEPLOYMENT    "deployment"
+#define LT_XS_MODE	    "mode"
+#define LT_XS_NET_IP	    "net/ip"
+#define LT_XS_NET_PREFIX    "net/prefix"
+#define LT_XS_NET_GATEWAY   "net/gateway"
+#define LT_XS_NET_MAC	    "net/mac"
+#define LT_XS_SWITCH_TARGET "switch/target"
+#define LT_XS_SWITCH_VF	    "switch/vf"
+#define LT_XS_SWITCH_SEQ    "switch/seq"
+#define LT_XS_GUEST_STATE   "guest/state"
+#define LT_XS_GUEST_SEQ	    "guest/seq"
+#define LT_XS_GUEST_PORTS   "guest/ports"
+#define LT_XS_GUEST_VIF	    "guest/vif"
+#define LT_XS_SERVER_STATE  "server/state"
+#define LT_XS_SERVER_APPS   "server/apps"
+
+/* values */
+#define LT_ROLE_SERVER "server"
+#define LT_ROLE_APP    "app"
+
+#define LT_GUEST_BOOTING   "booting"
+#define LT_GUEST_READY	   "ready"
+#define LT_GUEST_SWITCHING "switching"
+#define LT_GUEST_DIRECT	   "direct"
+#define LT_GUEST_ERROR	   "error"
+
+#define LT_SERVER_STARTING "starting"
+#define LT_SERVER_RUNNING  "running"
+
+/* environment handed to every guest process in the sim backend */
+#define LT_ENV_DOMID   "LIBRETTO_DOMID"
+#define LT_ENV_XS_PATH "XENSTORED_PATH"
+
+#endif

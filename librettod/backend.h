@@ -1,0 +1,114 @@
+/*
+ * The backend interface: what differs between the sim backend (processes in
+ * network namespaces) and the xen backend (libxl PV domains).  The deploy
+ * engine drives every backend through these operations only.
+ *
+ * Every operation that can take time is asynchronous: it returns at once
+ * (0, or -1 with *err set when it could not even begin) and later calls its
+ * lt_done_fn exactly once from the event loop.  None blocks the loop.
+ */
+#ifndef LIBRETTOD_BACKEND_H
+#define LIBRETTOD_BACKEND_H
+
+#include <json-c/json.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "deployment.h"
+
+struct event_base;
+struct daemon_config;
+
+/* err is 0 on success; msg says what failed otherwise (NULL on success). */
+typedef void (*lt_done_fn)(void *arg, int err, const char *msg);
+
+/* One deployment as the backend sees it. */
+struct be_deployment {
+	char name[LT_NAME_MAX + 1];
+	const struct lt_network *net; /* owned by the engine */
+	void *priv;		      /* backend state */
+};
+
+/* One domain (the network server or an app) as the backend sees it. */
+struct be_domain {
+	struct be_deployment *deployment;
+	char name[LT_NAME_MAX + 1]; /* "server" for the network server */
+	int is_server;
+	unsigned domid;	   /* set by domain_create before its callback */
+	char *const *argv; /* the command to run (NULL-terminated) */
+	char *const *envp; /* extra environment, "K=V", NULL-terminated */
+	uint64_t memory_bytes;
+	unsigned vcpus;
+	void *priv; /* backend state */
+};
+
+struct backend_events {
+	/* A domain's processes ended (sim) or the domain died (xen).
+	 * wstatus is as from waitpid. Called from the event loop. */
+	void (*domain_exited)(void *arg, struct be_domain *dom, int wstatus);
+	/* The backend lost something it cannot run without (sim: xenstored
+	 * died). msg says what. */
+	void (*backend_failed)(void *arg, const char *msg);
+	void *arg;
+};
+
+struct backend;
+
+struct backend_ops {
+	const char *name;
+	/* Bring the backend up (sim: start xenstored). done fires once the
+	 * xenstore socket answers. */
+	int (*init)(struct backend *be, lt_done_fn done, void *arg, char **err);
+	/* Path of the xenstored socket for xs_open, or NULL for the system
+	 * default (xen). */
+	const char *(*xenstore_path)(struct backend *be);
+	/* Adds the backend's facts to the status "backend" object. */
+	void (*describe)(struct backend *be, struct json_object *obj);
+
+	/* sim: peer namespace, the PF veth pair. */
+	int (*deployment_setup)(struct backend *be, struct be_deployment *dep,
+				lt_done_fn done, void *arg, char **err);
+	int (*deployment_teardown)(struct backend *be,
+				   struct be_deployment *dep, lt_done_fn done,
+				   void *arg, char **err);
+	void (*deployment_describe)(struct backend *be,
+				    struct be_deployment *dep,
+				    struct json_object *obj);
+
+	/* Make the domain exist, not yet running (sim: its namespace and,
+	 * for the server, the PF moved in; xen: created paused). Sets
+	 * dom->domid before done. */
+	int (*domain_create)(struct backend *be, struct be_domain *dom,
+			     lt_done_fn done, void *arg, char **err);
+	/* Start it (sim: run argv inside the namespace; xen: unpause). */
+	int (*domain_run)(struct backend *be, struct be_domain *dom,
+			  lt_done_fn done, void *arg, char **err);
+	/* Stop and remove everything domain_create and domain_run made.
+	 * Safe on a half-made domain. No domain_exited follows. */
+	int (*domain_destroy)(struct backend *be, struct be_domain *dom,
+			      lt_done_fn done, void *arg, char **err);
+	/* Adds e.g. "namespace" and "pid" to a domain's status object. */
+	void (*domain_describe)(struct backend *be, struct be_domain *dom,
+				struct json_object *obj);
+
+	/* Daemon exit. Domains are left running; the backend releases only
+	 * its own handles (sim: xenstored keeps running too, so running
+	 * domains keep their store). */
+	void (*shutdown)(struct backend *be);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+	struct event_base *base;
+	const struct daemon_config *cfg;
+	struct backend_events events;
+	void *priv;
+};
+
+/* Look a backend up by name ("sim", "xen"); NULL when unknown. */
+const struct backend_ops *backend_find(const char *name);
+
+extern const struct backend_ops sim_backend_ops;
+extern const struct backend_ops xen_backend_ops;
+
+#endif

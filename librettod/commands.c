@@ -1,0 +1,119 @@
+/* The control commands' handlers: each checks what only it can check and
+ * hands the rest to the engine. */
+#include "commands.h"
+
+#include <string.h>
+
+#include "control.h"
+#include "deployment.h"
+#include "engine.h"
+#include <libretto/protocol.h>
+#include <libretto/version.h>
+
+static int cmd_version(void *ctx, struct json_object *args,
+		       struct control_client *client,
+		       struct json_object **result, struct lt_error *err)
+{
+	struct engine *e = ctx;
+
+	(void)args;
+	(void)client;
+	(void)err;
+	*result = json_object_new_object();
+	json_object_object_add(*result, "version",
+			       json_object_new_string(LIBRETTO_VERSION));
+	json_object_object_add(*result, "protocol",
+			       json_object_new_int(LT_PROTOCOL_VERSION));
+	json_object_object_add(*result, "backend",
+			       json_object_new_string(e->backend->ops->name));
+	return 0;
+}
+
+static const char *arg_string(struct json_object *args, const char *key)
+{
+	struct json_object *v;
+
+	if (args == NULL || !json_object_object_get_ex(args, key, &v))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int cmd_status(void *ctx, struct json_object *args,
+		      struct control_client *client,
+		      struct json_object **result, struct lt_error *err)
+{
+	(void)client;
+	return engine_status(ctx, arg_string(args, "deployment"),
+			     arg_string(args, "domain"), result, err);
+}
+
+static int cmd_deploy(void *ctx, struct json_object *args,
+		      struct control_client *client,
+		      struct json_object **result, struct lt_error *err)
+{
+	struct json_object *content = NULL, *dry = NULL;
+	const char *file = arg_string(args, "file");
+	struct lt_deployment *spec = NULL;
+	struct lt_load_error lerr = {0};
+	char text[sizeof(lerr.message) + sizeof(lerr.file) + 32];
+
+	(void)client;
+	json_object_object_get_ex(args, "content", &content);
+	json_object_object_get_ex(args, "dry_run", &dry);
+	if (file == NULL)
+		file = "<request>";
+	/* The same loader and the same positions as `librettoctl validate`,
+	 * whoever the client is. */
+	if (lt_deployment_load(json_object_get_string(content),
+			       (size_t)json_object_get_string_len(content),
+			       file, &spec, &lerr) < 0) {
+		struct json_object *data = json_object_new_object();
+
+		lt_load_error_format(&lerr, text, sizeof(text));
+		lt_error_set(err, LT_ERR_INVALID, "%s", text);
+		json_object_object_add(data, "file",
+				       json_object_new_string(lerr.file));
+		json_object_object_add(data, "line",
+				       json_object_new_int(lerr.pos.line));
+		json_object_object_add(data, "column",
+				       json_object_new_int(lerr.pos.column));
+		lt_error_set_data(err, data);
+		return -1;
+	}
+	return engine_deploy(ctx, spec, dry && json_object_get_boolean(dry),
+			     result, err);
+}
+
+static int cmd_destroy(void *ctx, struct json_object *args,
+		       struct control_client *client,
+		       struct json_object **result, struct lt_error *err)
+{
+	(void)client;
+	return engine_destroy(ctx, arg_string(args, "deployment"), result, err);
+}
+
+static const struct lt_arg_spec status_args[] = {
+    {"deployment", json_type_string, 0},
+    {"domain", json_type_string, 0},
+    {NULL, 0, 0},
+};
+
+static const struct lt_arg_spec deploy_args[] = {
+    {"content", json_type_string, 1},
+    {"file", json_type_string, 0},
+    {"dry_run", json_type_boolean, 0},
+    {NULL, 0, 0},
+};
+
+static const struct lt_arg_spec destroy_args[] = {
+    {"deployment", json_type_string, 1},
+    {NULL, 0, 0},
+};
+
+const struct control_command daemon_commands[] = {
+    {LT_CMD_VERSION, 0, NULL, cmd_version},
+    {LT_CMD_STATUS, 0, status_args, cmd_status},
+    {LT_CMD_DEPLOY, 1, deploy_args, cmd_deploy},
+    {LT_CMD_DESTROY, 1, destroy_args, cmd_destroy},
+    {NULL, 0, NULL, NULL},
+};

@@ -1,0 +1,29 @@
+/* The daemon's own configuration (configs/librettod.yaml, docs/librettod.md).
+ */
+#ifndef LIBRETTOD_CONFIG_H
+#define LIBRETTOD_CONFIG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "deployment.h"
+
+struct daemon_config {
+	char socket_path[108];	/* -s; default LT_DEFAULT_SOCKET */
+	char state_dir[256];	/* --state-dir; default /var/lib/libretto */
+	char run_dir[256];	/* sockets, xenstored; default /run/libretto */
+	char backend[16];	/* --backend; default "sim" */
+	char control_group[64]; /* may change things besides root; "" none */
+	gid_t control_gid;	/* resolved from control_group, or -1 */
+	size_t client_buffer_max; /* bytes queued for one client, then cut */
+	int destroy_on_shutdown;  /* SIGTERM destroys the deployments */
+	char libexec_dir[256];	  /* netserver, agent, preload library */
+	char xenstored[256];	  /* sim: xenstored binary */
+};
+
+void daemon_config_defaults(struct daemon_config *cfg);
+/* Reads a YAML config file over the defaults. Errors as file:line:col. */
+int daemon_config_load(const char *path, struct daemon_config *cfg,
+		       struct lt_load_error *err);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * The deploy engine: the registry of deployments and their domains, the
+ * plans that turn a deployment file into steps, and the operations that run
+ * those steps on the backend, undoing what they did when a step fails.
+ */
+#ifndef LIBRETTOD_ENGINE_H
+#define LIBRETTOD_ENGINE_H
+
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include "backend.h"
+#include "deployment.h"
+#include "proto.h"
+
+struct control;
+struct lt_xs;
+struct lt_xs_watch;
+struct lt_ippool;
+struct op;
+
+enum domain_state {
+	DOM_DEFINED,  /* planned, nothing made yet */
+	DOM_CREATING, /* backend domain_create in flight */
+	DOM_CREATED,  /* exists, not running */
+	DOM_STARTING, /* domain_run in flight */
+	DOM_RUNNING,
+	DOM_EXITED, /* its processes ended with status 0 */
+	DOM_FAILED, /* ended by a signal or a non-zero status */
+	DOM_STOPPING,
+	DOM_GONE, /* destroyed; kept only until its operation ends */
+};
+
+struct domain {
+	TAILQ_ENTRY(domain) entry;
+	struct deployment *dep;
+	struct be_domain be;
+	struct lt_app spec; /* deep copy; for the server, a made-up one */
+	enum domain_state state;
+	int created; /* the backend holds something of it */
+	struct in_addr ip;
+	uint8_t mac[6];
+	int vf;	     /* VF index, -1 when none */
+	int pool_ip; /* ip came from the pool */
+	int exited;  /* wstatus is valid */
+	int wstatus;
+	char *guest_state; /* last guest/state read from xenstore */
+	struct lt_xs_watch *guest_watch;
+	char **argv;		/* owned; be.argv points here */
+	char **envp;		/* owned; be.envp points here */
+	struct lt_ippool *pool; /* the pool ip came from, when pool_ip */
+	int op_new;		/* made by the op in flight */
+};
+
+enum deployment_state {
+	DEP_DEPLOYING,
+	DEP_RUNNING,
+	DEP_DESTROYING,
+	DEP_FAILED, /* the last operation failed and could not undo all */
+};
+
+struct deployment {
+	TAILQ_ENTRY(deployment) entry;
+	struct engine *engine;
+	char name[LT_NAME_MAX + 1];
+	struct lt_deployment *spec; /* the file in force */
+	struct be_deployment be;
+	enum deployment_state state;
+	int set_up; /* backend deployment_setup done */
+	struct lt_ippool *pool;
+	/* A redeploy that changes the network builds these and swaps them in
+	 * when it succeeds. */
+	struct lt_deployment *pending_spec;
+	struct lt_ippool *pending_pool;
+	char vf_owner[LT_MAX_VFS][LT_NAME_MAX + 1]; /* "" when free */
+	TAILQ_HEAD(domain_list, domain) domains;
+	struct op *op; /* in flight, at most one */
+};
+
+struct engine {
+	struct event_base *base;
+	struct backend *backend;
+	struct lt_xs *xs;
+	struct control *control;
+	const struct daemon_config *cfg;
+	TAILQ_HEAD(, deployment) deployments;
+	unsigned next_op;
+};
+
+struct engine *engine_new(struct event_base *base, struct backend *backend,
+			  const struct daemon_config *cfg);
+/* Called once the backend is up: connects to xenstore and writes the
+ * daemon's own nodes. */
+int engine_attach_xenstore(struct engine *e, char **err);
+void engine_set_control(struct engine *e, struct control *c);
+void engine_free(struct engine *e);
+/* SIGTERM: with destroy, destroy every deployment first; done() when all
+ * are gone. */
+void engine_shutdown(struct engine *e, int destroy, void (*done)(void *),
+		     void *arg);
+
+struct deployment *engine_find(struct engine *e, const char *name);
+
+/* Starts deploying spec (ownership passes). Fills *result with the reply
+ * (op id, changes). */
+int engine_deploy(struct engine *e, struct lt_deployment *spec, int dry_run,
+		  struct json_object **result, struct lt_error *err);
+int engine_destroy(struct engine *e, const char *name,
+		   struct json_object **result, struct lt_error *err);
+int engine_status(struct engine *e, const char *dep, const char *dom,
+		  struct json_object **result, struct lt_error *err);
+
+/* Emits an event to control subscribers (data owned). */
+void engine_emit(struct engine *e, const char *event, struct json_object *data);
+
+const char *domain_state_name(enum domain_state s);
+void domain_set_state(struct domain *d, enum domain_state s);
+
+#endif

@@ -1,0 +1,178 @@
+/* The status command's result (docs/protocol.md, "status result"). */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "engine.h"
+#include "mac.h"
+#include "op.h"
+#include <libretto/protocol.h>
+
+static const char *const deployment_state_names[] = {
+    [DEP_DEPLOYING] = "deploying",
+    [DEP_RUNNING] = "running",
+    [DEP_DESTROYING] = "destroying",
+    [DEP_FAILED] = "failed",
+};
+
+static struct json_object *addr_json(struct in_addr a)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &a, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+static struct json_object *domain_json(struct engine *e, struct domain *d)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *ports = json_object_new_array();
+	char mac[18], port[16];
+
+	lt_mac_format(d->mac, mac);
+	json_object_object_add(o, "name", json_object_new_string(d->be.name));
+	json_object_object_add(o, "domid",
+			       d->created || d->state == DOM_GONE
+				   ? json_object_new_int64(d->be.domid)
+				   : NULL);
+	json_object_object_add(
+	    o, "role",
+	    json_object_new_string(d->be.is_server ? "server" : "app"));
+	json_object_object_add(
+	    o, "mode", json_object_new_string(lt_mode_name(d->spec.mode)));
+	json_object_object_add(
+	    o, "state", json_object_new_string(domain_state_name(d->state)));
+	json_object_object_add(o, "ip", addr_json(d->ip));
+	json_object_object_add(o, "prefix",
+			       json_object_new_int(d->dep->be.net->prefix));
+	json_object_object_add(o, "mac", json_object_new_string(mac));
+	json_object_object_add(o, "vf",
+			       d->vf >= 0 ? json_object_new_int(d->vf) : NULL);
+	for (size_t i = 0; i < d->spec.nports; i++) {
+		snprintf(port, sizeof(port), "%s/%u",
+			 lt_proto_name(d->spec.ports[i].proto),
+			 d->spec.ports[i].port);
+		json_object_array_add(ports, json_object_new_string(port));
+	}
+	json_object_object_add(o, "ports", ports);
+	json_object_object_add(
+	    o, "guest_state",
+	    d->guest_state ? json_object_new_string(d->guest_state) : NULL);
+	if (d->exited) {
+		struct json_object *x = json_object_new_object();
+
+		if (WIFEXITED(d->wstatus))
+			json_object_object_add(
+			    x, "exit_code",
+			    json_object_new_int(WEXITSTATUS(d->wstatus)));
+		else if (WIFSIGNALED(d->wstatus))
+			json_object_object_add(x, "signal",
+					       json_object_new_string(strsignal(
+						   WTERMSIG(d->wstatus))));
+		json_object_object_add(o, "exit", x);
+	} else {
+		json_object_object_add(o, "exit", NULL);
+	}
+	if (d->created)
+		e->backend->ops->domain_describe(e->backend, &d->be, o);
+	return o;
+}
+
+static struct json_object *network_json(const struct lt_network *net)
+{
+	struct json_object *o = json_object_new_object();
+	char subnet[INET_ADDRSTRLEN + 4], pool[2 * INET_ADDRSTRLEN + 1];
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &net->subnet, a, sizeof(a));
+	snprintf(subnet, sizeof(subnet), "%s/%u", a, net->prefix);
+	inet_ntop(AF_INET, &net->pool_first, a, sizeof(a));
+	inet_ntop(AF_INET, &net->pool_last, b, sizeof(b));
+	snprintf(pool, sizeof(pool), "%s-%s", a, b);
+	json_object_object_add(o, "nic", json_object_new_string(net->nic));
+	json_object_object_add(o, "subnet", json_object_new_string(subnet));
+	json_object_object_add(o, "gateway", addr_json(net->gateway));
+	json_object_object_add(o, "server_ip", addr_json(net->server_ip));
+	json_object_object_add(o, "pool", json_object_new_string(pool));
+	json_object_object_add(o, "vfs", json_object_new_int(net->vfs));
+	return o;
+}
+
+static struct json_object *deployment_json(struct engine *e,
+					   struct deployment *dep)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *domains = json_object_new_array();
+	struct domain *d;
+
+	json_object_object_add(o, "name", json_object_new_string(dep->name));
+	json_object_object_add(
+	    o, "state",
+	    json_object_new_string(deployment_state_names[dep->state]));
+	json_object_object_add(
+	    o, "op", dep->op ? json_object_new_int64(dep->op->id) : NULL);
+	json_object_object_add(o, "network", network_json(dep->be.net));
+	e->backend->ops->deployment_describe(e->backend, &dep->be, o);
+	TAILQ_FOREACH(d, &dep->domains, entry)
+	{
+		if (d->state != DOM_GONE)
+			json_object_array_add(domains, domain_json(e, d));
+	}
+	json_object_object_add(o, "domains", domains);
+	return o;
+}
+
+static struct json_object *backend_json(struct engine *e)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name",
+			       json_object_new_string(e->backend->ops->name));
+	e->backend->ops->describe(e->backend, o);
+	return o;
+}
+
+int engine_status(struct engine *e, const char *dep_name, const char *dom_name,
+		  struct json_object **result, struct lt_error *err)
+{
+	struct json_object *deps;
+	struct deployment *dep;
+
+	if (dep_name != NULL) {
+		dep = engine_find(e, dep_name);
+		if (dep == NULL) {
+			lt_error_set(err, LT_ERR_NOT_FOUND,
+				     "no deployment '%s'", dep_name);
+			return -1;
+		}
+		if (dom_name != NULL) {
+			struct domain *d;
+
+			TAILQ_FOREACH(d, &dep->domains, entry)
+			if (d->state != DOM_GONE &&
+			    strcmp(d->be.name, dom_name) == 0) {
+				*result = domain_json(e, d);
+				return 0;
+			}
+			lt_error_set(err, LT_ERR_NOT_FOUND,
+				     "no domain '%s' in deployment '%s'",
+				     dom_name, dep_name);
+			return -1;
+		}
+	} else if (dom_name != NULL) {
+		lt_error_set(err, LT_ERR_BAD_ARGUMENT,
+			     "args.domain needs args.deployment");
+		return -1;
+	}
+	*result = json_object_new_object();
+	json_object_object_add(*result, "backend", backend_json(e));
+	deps = json_object_new_array();
+	TAILQ_FOREACH(dep, &e->deployments, entry)
+	{
+		if (dep_name == NULL || strcmp(dep->name, dep_name) == 0)
+			json_object_array_add(deps, deployment_json(e, dep));
+	}
+	json_object_object_add(*result, "deployments", deps);
+	return 0;
+}

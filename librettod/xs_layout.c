@@ -1,0 +1,287 @@
+#include "xs_layout.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "log.h"
+#include "mac.h"
+#include "xs.h"
+#include <libretto/protocol.h>
+#include <libretto/version.h>
+#include <libretto/xs_paths.h>
+
+#define PATH_LEN 256
+
+static int fail(char **err, const char *what)
+{
+	if (asprintf(err, "xenstore: %s: %s", what, strerror(errno)) < 0)
+		*err = NULL;
+	return -1;
+}
+
+int xs_layout_daemon_write(struct lt_xs *xs, const char *backend, char **err)
+{
+	if (lt_xs_printf(xs, XBT_NULL, LT_XS_DAEMON_PID, "%d", getpid()) < 0 ||
+	    lt_xs_printf(xs, XBT_NULL, LT_XS_DAEMON_VERSION, "%s",
+			 LIBRETTO_VERSION) < 0 ||
+	    lt_xs_printf(xs, XBT_NULL, LT_XS_DAEMON_BACKEND, "%s", backend) < 0)
+		return fail(err, LT_XS_DAEMON);
+	/* xenstored leaves dom0's own directory to the toolstack. */
+	if (lt_xs_printf(xs, XBT_NULL, "/local/domain/0/name", "Domain-0") <
+		0 ||
+	    lt_xs_printf(xs, XBT_NULL, "/local/domain/0/domid", "0") < 0)
+		return fail(err, "/local/domain/0");
+	return 0;
+}
+
+void xs_layout_daemon_remove(struct lt_xs *xs)
+{
+	lt_xs_rm(xs, XBT_NULL, LT_XS_DAEMON);
+}
+
+struct domain_writer {
+	struct domain *d;
+	const char *what; /* the node that failed, for the error */
+};
+
+static int guest_write(struct lt_xs *xs, xs_transaction_t t,
+		       struct domain_writer *w, const char *leaf,
+		       const char *fmt, const char *value)
+{
+	char path[PATH_LEN];
+
+	snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/%s", w->d->be.domid,
+		 leaf);
+	w->what = leaf;
+	return lt_xs_printf(xs, t, path, fmt, value);
+}
+
+static int domain_write_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
+{
+	struct domain_writer *w = arg;
+	struct domain *d = w->d;
+	/* The network being set up, which during a redeploy that changes
+	 * it is not yet the one of the deployment's file in force. */
+	const struct lt_network *net = d->dep->be.net;
+	char path[PATH_LEN], ip[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
+	char mac[18], prefix[8], fullname[2 * LT_NAME_MAX + 2];
+
+	inet_ntop(AF_INET, &d->ip, ip, sizeof(ip));
+	inet_ntop(AF_INET, &net->gateway, gw, sizeof(gw));
+	lt_mac_format(d->mac, mac);
+	snprintf(prefix, sizeof(prefix), "%u", net->prefix);
+	snprintf(fullname, sizeof(fullname), "%s-%s", d->dep->name, d->be.name);
+
+	/* As xl does for every domain. */
+	snprintf(path, sizeof(path), LT_XS_DOMAIN_FMT "/name", d->be.domid);
+	w->what = "name";
+	if (lt_xs_printf(xs, t, path, "%s", fullname) < 0)
+		return -1;
+	snprintf(path, sizeof(path), LT_XS_DOMAIN_FMT "/domid", d->be.domid);
+	w->what = "domid";
+	if (lt_xs_printf(xs, t, path, "%u", d->be.domid) < 0)
+		return -1;
+
+	if (guest_write(xs, t, w, LT_XS_ROLE, "%s",
+			d->be.is_server ? LT_ROLE_SERVER : LT_ROLE_APP) < 0 ||
+	    guest_write(xs, t, w, LT_XS_NAME, "%s", d->be.name) < 0 ||
+	    guest_write(xs, t, w, LT_XS_DEPLOYMENT, "%s", d->dep->name) < 0 ||
+	    guest_write(xs, t, w, LT_XS_MODE, "%s",
+			lt_mode_name(d->spec.mode)) < 0 ||
+	    guest_write(xs, t, w, LT_XS_NET_IP, "%s", ip) < 0 ||
+	    guest_write(xs, t, w, LT_XS_NET_PREFIX, "%s", prefix) < 0 ||
+	    guest_write(xs, t, w, LT_XS_NET_GATEWAY, "%s", gw) < 0 ||
+	    guest_write(xs, t, w, LT_XS_NET_MAC, "%s", mac) < 0)
+		return -1;
+	/* The guest's own subtree exists before it boots, as the toolstack
+	 * makes a frontend's directory before the frontend connects. */
+	snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/guest", d->be.domid);
+	w->what = "guest";
+	if (lt_xs_mkdir(xs, t, path) < 0)
+		return -1;
+	if (d->be.is_server) {
+		snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/server",
+			 d->be.domid);
+		w->what = "server";
+		if (lt_xs_mkdir(xs, t, path) < 0)
+			return -1;
+	}
+
+	for (size_t i = 0; i < d->spec.nports; i++) {
+		const struct lt_port *p = &d->spec.ports[i];
+
+		snprintf(path, sizeof(path), LT_XS_PORTMAP_FMT "/%s/%u",
+			 d->dep->name, lt_proto_name(p->proto), p->port);
+		w->what = "portmap";
+		if (lt_xs_printf(xs, t, path, "%u", d->be.domid) < 0)
+			return -1;
+	}
+	if (d->pool_ip) {
+		snprintf(path, sizeof(path), LT_XS_POOL_IP_FMT "/%s",
+			 d->dep->name, ip);
+		w->what = "pool/ip";
+		if (lt_xs_printf(xs, t, path, "%s", d->be.name) < 0)
+			return -1;
+	}
+	if (d->vf >= 0) {
+		snprintf(path, sizeof(path), LT_XS_POOL_VF_FMT "/%d",
+			 d->dep->name, d->vf);
+		w->what = "pool/vf";
+		if (lt_xs_printf(xs, t, path, "%s", d->be.name) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void guest_state_changed(void *arg, const char *path)
+{
+	struct domain *d = arg;
+	struct engine *e = d->dep->engine;
+	char node[PATH_LEN];
+	char *state;
+
+	(void)path; /* no ordering is promised: re-read the node */
+	snprintf(node, sizeof(node), LT_XS_GUEST_FMT "/" LT_XS_GUEST_STATE,
+		 d->be.domid);
+	state = lt_xs_read(e->xs, XBT_NULL, node);
+	if (state == NULL ||
+	    (d->guest_state != NULL && strcmp(state, d->guest_state) == 0)) {
+		free(state);
+		return;
+	}
+	free(d->guest_state);
+	d->guest_state = state;
+
+	struct json_object *data = json_object_new_object();
+	json_object_object_add(data, "deployment",
+			       json_object_new_string(d->dep->name));
+	json_object_object_add(data, "domain",
+			       json_object_new_string(d->be.name));
+	json_object_object_add(data, "domid",
+			       json_object_new_int64(d->be.domid));
+	json_object_object_add(data, "guest_state",
+			       json_object_new_string(state));
+	engine_emit(e, LT_EV_GUEST_STATE, data);
+}
+
+int xs_layout_domain_write(struct lt_xs *xs, struct domain *d, char **err)
+{
+	struct domain_writer w = {.d = d, .what = "?"};
+	char path[PATH_LEN];
+
+	if (lt_xs_transact(xs, domain_write_body, &w) < 0)
+		return fail(err, w.what);
+	snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/" LT_XS_GUEST_STATE,
+		 d->be.domid);
+	d->guest_watch = lt_xs_watch(xs, path, guest_state_changed, d);
+	if (d->guest_watch == NULL)
+		return fail(err, "watch guest/state");
+	return 0;
+}
+
+void xs_layout_domain_unwatch(struct lt_xs *xs, struct domain *d)
+{
+	lt_xs_unwatch(xs, d->guest_watch);
+	d->guest_watch = NULL;
+}
+
+static int domain_remove_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
+{
+	struct domain *d = arg;
+	char path[PATH_LEN], ip[INET_ADDRSTRLEN];
+
+	snprintf(path, sizeof(path), LT_XS_DOMAIN_FMT, d->be.domid);
+	if (lt_xs_rm(xs, t, path) < 0)
+		return -1;
+	for (size_t i = 0; i < d->spec.nports; i++) {
+		const struct lt_port *p = &d->spec.ports[i];
+		char *owner;
+
+		snprintf(path, sizeof(path), LT_XS_PORTMAP_FMT "/%s/%u",
+			 d->dep->name, lt_proto_name(p->proto), p->port);
+		/* Only release what this domain still owns. */
+		owner = lt_xs_read(xs, t, path);
+		if (owner != NULL && (unsigned)atoi(owner) == d->be.domid &&
+		    lt_xs_rm(xs, t, path) < 0) {
+			free(owner);
+			return -1;
+		}
+		free(owner);
+	}
+	if (d->pool_ip) {
+		inet_ntop(AF_INET, &d->ip, ip, sizeof(ip));
+		snprintf(path, sizeof(path), LT_XS_POOL_IP_FMT "/%s",
+			 d->dep->name, ip);
+		if (lt_xs_rm(xs, t, path) < 0)
+			return -1;
+	}
+	if (d->vf >= 0) {
+		snprintf(path, sizeof(path), LT_XS_POOL_VF_FMT "/%d",
+			 d->dep->name, d->vf);
+		if (lt_xs_printf(xs, t, path, "%s", "") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void xs_layout_domain_remove(struct lt_xs *xs, struct domain *d)
+{
+	xs_layout_domain_unwatch(xs, d);
+	if (lt_xs_transact(xs, domain_remove_body, d) < 0)
+		log_warn("xenstore: removing domain %u (%s): %s", d->be.domid,
+			 d->be.name, strerror(errno));
+}
+
+static int deployment_write_body(struct lt_xs *xs, xs_transaction_t t,
+				 void *arg)
+{
+	struct deployment *dep = arg;
+	char path[PATH_LEN];
+
+	snprintf(path, sizeof(path), LT_XS_PORTMAP_FMT, dep->name);
+	if (lt_xs_mkdir(xs, t, path) < 0)
+		return -1;
+	snprintf(path, sizeof(path), LT_XS_POOL_IP_FMT, dep->name);
+	if (lt_xs_mkdir(xs, t, path) < 0)
+		return -1;
+	for (unsigned i = 0; i < dep->be.net->vfs; i++) {
+		snprintf(path, sizeof(path), LT_XS_POOL_VF_FMT "/%u", dep->name,
+			 i);
+		if (lt_xs_printf(xs, t, path, "%s", dep->vf_owner[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int xs_layout_deployment_write(struct lt_xs *xs, struct deployment *dep,
+			       char **err)
+{
+	if (lt_xs_transact(xs, deployment_write_body, dep) < 0)
+		return fail(err, "deployment pools");
+	return 0;
+}
+
+static int deployment_remove_body(struct lt_xs *xs, xs_transaction_t t,
+				  void *arg)
+{
+	struct deployment *dep = arg;
+	char path[PATH_LEN];
+
+	snprintf(path, sizeof(path), LT_XS_PORTMAP_FMT, dep->name);
+	if (lt_xs_rm(xs, t, path) < 0)
+		return -1;
+	snprintf(path, sizeof(path), LT_XS_POOL_FMT, dep->name);
+	return lt_xs_rm(xs, t, path);
+}
+
+void xs_layout_deployment_remove(struct lt_xs *xs, struct deployment *dep)
+{
+	if (lt_xs_transact(xs, deployment_remove_body, dep) < 0)
+		log_warn("xenstore: removing deployment %s: %s", dep->name,
+			 strerror(errno));
+}

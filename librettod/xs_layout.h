@@ -1,0 +1,27 @@
+/*
+ * The xenstore layout the daemon keeps (docs/xenstore.md): what a domain,
+ * a deployment and the daemon itself look like in the store.
+ */
+#ifndef LIBRETTOD_XS_LAYOUT_H
+#define LIBRETTOD_XS_LAYOUT_H
+
+struct lt_xs;
+struct domain;
+struct deployment;
+
+/* /libretto/daemon and /local/domain/0, as a toolstack does. */
+int xs_layout_daemon_write(struct lt_xs *xs, const char *backend, char **err);
+void xs_layout_daemon_remove(struct lt_xs *xs);
+
+/* /local/domain/<domid>/{name,domid,libretto/...}, the domain's portmap and
+ * pool entries; then watches guest/state. */
+int xs_layout_domain_write(struct lt_xs *xs, struct domain *d, char **err);
+void xs_layout_domain_unwatch(struct lt_xs *xs, struct domain *d);
+void xs_layout_domain_remove(struct lt_xs *xs, struct domain *d);
+
+/* /libretto/pool/<dep>/vf/<i> = "" and the empty portmap. */
+int xs_layout_deployment_write(struct lt_xs *xs, struct deployment *dep,
+			       char **err);
+void xs_layout_deployment_remove(struct lt_xs *xs, struct deployment *dep);
+
+#endif
