@@ -1,0 +1,134 @@
+# Shared by the integration tests: a private librettod on the sim backend,
+# with its own socket, state and run directories, and a deployment name no
+# other run uses. Sourced; the test defines what it checks.
+#
+# Usage in a test:  . lib.sh BIN_DIR   then   it_start_daemon; ...; it_pass
+
+set -uo pipefail
+
+IT_BIN=${1:?usage: test BIN_DIR}
+IT_NAME=$(basename "$0" .sh)
+IT_TMP=$(mktemp -d "/tmp/libretto-$IT_NAME.XXXXXX")
+IT_SOCK=$IT_TMP/librettod.sock
+IT_RUN=$IT_TMP/run
+IT_STATE=$IT_TMP/state
+IT_LOG=$IT_TMP/librettod.log
+IT_DAEMON_PID=
+# Names must be unique across concurrent runs: netns names are global.
+IT_DEP=t$(( $$ % 100000 ))$(printf '%x' $(( RANDOM % 256 )))
+IT_FAILS=0
+IT_BG_PIDS=()
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIP: needs root to create network namespaces and links"
+  exit 77
+fi
+for tool in jq socat ip xenstore-ls; do
+  command -v $tool >/dev/null || { echo "FAIL: $tool is not installed (scripts/test installs it)"; exit 1; }
+done
+
+ctl() { "$IT_BIN/librettoctl" -s "$IT_SOCK" "$@"; }
+
+it_log() { printf '%s: %s\n' "$IT_NAME" "$*"; }
+it_fail() { printf '%s: FAIL: %s\n' "$IT_NAME" "$*"; IT_FAILS=$((IT_FAILS + 1)); }
+it_ok() { printf '%s: ok: %s\n' "$IT_NAME" "$*"; }
+# it_check "what" command...: runs the command, ok or fail.
+it_check() { local what=$1; shift; if "$@"; then it_ok "$what"; else it_fail "$what"; fi; }
+
+it_cleanup() {
+  local ns p
+  for p in "${IT_BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  if [ -n "$IT_DAEMON_PID" ] && kill -0 "$IT_DAEMON_PID" 2>/dev/null; then
+    ctl destroy "$IT_DEP" >/dev/null 2>&1
+    kill -TERM "$IT_DAEMON_PID" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$IT_DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$IT_DAEMON_PID" 2>/dev/null
+  fi
+  # Whatever a failed test left: its domains, namespaces and xenstored.
+  for ns in $(ip netns list | awk '{print $1}' | grep "^lt-$IT_DEP-"); do
+    ip netns pids "$ns" | xargs -r kill -KILL 2>/dev/null
+    ip netns delete "$ns" 2>/dev/null
+  done
+  [ -f "$IT_RUN/xenstored/xenstored.pid" ] && kill "$(cat "$IT_RUN/xenstored/xenstored.pid")" 2>/dev/null
+  pkill -f "XENSTORED_PATH=$IT_RUN" 2>/dev/null
+  for p in $(pgrep -x xenstored); do
+    tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -q "^XENSTORED_PATH=$IT_RUN/" && kill -KILL "$p"
+  done
+  if [ "$IT_FAILS" -ne 0 ]; then
+    echo "--- librettod log ---"; tail -n 60 "$IT_LOG" 2>/dev/null
+  fi
+  rm -rf "$IT_TMP"
+}
+trap it_cleanup EXIT
+
+it_start_daemon() {
+  "$IT_BIN/librettod" -f -v -s "$IT_SOCK" --backend sim --state-dir "$IT_STATE" \
+    --run-dir "$IT_RUN" "$@" >"$IT_LOG" 2>&1 </dev/null &
+  IT_DAEMON_PID=$!
+  for _ in $(seq 100); do
+    ctl version >/dev/null 2>&1 && return 0
+    kill -0 "$IT_DAEMON_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  it_fail "librettod did not come up"; cat "$IT_LOG"; exit 1
+}
+
+it_xs() { XENSTORED_PATH=$IT_RUN/xenstored/socket "$@"; }
+
+# it_deployment [apps-yaml]: writes a deployment file for $IT_DEP on a
+# subnet of its own and prints its path. The default apps are the demo's.
+it_deployment() {
+  local file=$IT_TMP/$IT_DEP.yaml net=$(( $$ % 200 + 20 ))
+  cat >"$file" <<YAML
+name: $IT_DEP
+network:
+  nic: pf0
+  subnet: 10.$net.0.0/24
+  gateway: 10.$net.0.1
+  server_ip: 10.$net.0.2
+  pool: 10.$net.0.100-10.$net.0.199
+  vfs: 4
+server:
+  memory: 256M
+  vcpus: 1
+apps:
+${1:-  - name: web
+    mode: server
+    command: [nginx, -g, "daemon off; pid $IT_TMP/nginx.pid;"]
+    ports: [tcp/80]
+  - name: cache
+    mode: dynamic
+    command: [redis-server, --save, "", --appendonly, "no"]
+  - name: kv
+    mode: direct
+    command: [memcached, -u, nobody]}
+YAML
+  echo "$file"
+}
+
+# it_wait_for SECONDS command...: polls every 50 ms.
+it_wait_for() {
+  local deadline=$(( $(date +%s%N) + $1 * 1000000000 )); shift
+  while [ "$(date +%s%N)" -lt $deadline ]; do
+    "$@" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# One JSON-lines session with the daemon: it_request LINE... prints the
+# replies (greeting dropped) after sending the lines.
+it_request() {
+  { printf '%s\n' "$@"; sleep 0.5; } | socat -t 2 - "UNIX-CONNECT:$IT_SOCK" | tail -n +2
+}
+
+it_status_json() { ctl status --json "$@"; }
+
+it_pass() {
+  if [ "$IT_FAILS" -ne 0 ]; then
+    it_log "$IT_FAILS check(s) failed"
+    exit 1
+  fi
+  it_log "all checks passed"
+  exit 0
+}
