@@ -1,5 +1,5 @@
-/* The daemon's own configuration (configs/librettod.yaml, docs/librettod.md).
- */
+/* The daemon's own configuration (configs/librettod.yaml,
+ * docs/librettod-config.md). */
 #ifndef LIBRETTOD_CONFIG_H
 #define LIBRETTOD_CONFIG_H
 
