@@ -1,0 +1,110 @@
+/* The sim backend's operations table and its backend-wide state. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sim.h"
+
+char *sim_strdupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+/* As Xen does: counting up and wrapping, so that a domid just freed is not
+ * handed out again at once, and never one still in use. */
+unsigned sim_domid_alloc(struct sim_backend *sim)
+{
+	for (unsigned tries = 1; tries < SIM_DOMID_LIMIT; tries++) {
+		unsigned domid = sim->next_domid;
+		sim->next_domid = domid + 1 < SIM_DOMID_LIMIT ? domid + 1 : 1;
+		if (sim->domid_used[domid / 8] & (1U << (domid % 8)))
+			continue;
+		sim->domid_used[domid / 8] |= (uint8_t)(1U << (domid % 8));
+		return domid;
+	}
+	return 0;
+}
+
+void sim_domid_release(struct sim_backend *sim, unsigned domid)
+{
+	if (domid && domid < SIM_DOMID_LIMIT)
+		sim->domid_used[domid / 8] &= (uint8_t) ~(1U << (domid % 8));
+}
+
+static int sim_init(struct backend *be, lt_done_fn done, void *arg, char **err)
+{
+	struct sim_backend *sim = calloc(1, sizeof(*sim));
+
+	if (!sim) {
+		*err = sim_strdupf("out of memory");
+		return -1;
+	}
+	sim->be = be;
+	sim->next_domid = 1;
+	LIST_INIT(&sim->domains);
+	LIST_INIT(&sim->deployments);
+	be->priv = sim;
+	if (sim_xenstored_start(sim, done, arg, err) < 0) {
+		be->priv = NULL;
+		free(sim);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *sim_xenstore_path(struct backend *be)
+{
+	struct sim_backend *sim = be->priv;
+
+	return sim && sim->xsd ? sim_xenstored_socket(sim->xsd) : NULL;
+}
+
+static void sim_describe(struct backend *be, struct json_object *obj)
+{
+	struct sim_backend *sim = be->priv;
+
+	if (!sim || !sim->xsd)
+		return;
+	pid_t pid = sim_xenstored_pid(sim->xsd);
+	json_object_object_add(
+	    obj, "xenstored_socket",
+	    json_object_new_string(sim_xenstored_socket(sim->xsd)));
+	json_object_object_add(obj, "xenstored_pid",
+			       pid ? json_object_new_int(pid) : NULL);
+}
+
+/* Domains and xenstored keep running: only the handles go. */
+static void sim_shutdown(struct backend *be)
+{
+	struct sim_backend *sim = be->priv;
+
+	if (!sim)
+		return;
+	sim_domain_release_all(sim);
+	sim_deployment_release_all(sim);
+	sim_xenstored_release(sim->xsd);
+	free(sim);
+	be->priv = NULL;
+}
+
+const struct backend_ops sim_backend_ops = {
+    .name = "sim",
+    .init = sim_init,
+    .xenstore_path = sim_xenstore_path,
+    .describe = sim_describe,
+    .deployment_setup = sim_deployment_setup,
+    .deployment_teardown = sim_deployment_teardown,
+    .deployment_describe = sim_deployment_describe,
+    .domain_create = sim_domain_create,
+    .domain_run = sim_domain_run,
+    .domain_destroy = sim_domain_destroy,
+    .domain_describe = sim_domain_describe,
+    .shutdown = sim_shutdown,
+};

@@ -1,0 +1,513 @@
+/*
+ * A sim domain: a network namespace lt-<dep>-<domain> and the process tree
+ * that runs in it.  Like a Xen domain it dies whole: when its main process
+ * ends, whatever else runs in the namespace is ended too before the engine
+ * hears of it; destroying it ends everything in the namespace and removes
+ * the namespace.  The server's namespace holds the PF while it exists.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "libretto/xs_paths.h"
+#include "log.h"
+#include "sim.h"
+#include "spawn.h"
+
+enum sim_domain_op { OP_NONE, OP_CREATE, OP_RUN, OP_DESTROY };
+
+struct sim_domain {
+	LIST_ENTRY(sim_domain) entry;
+	struct sim_backend *sim;
+	struct be_domain *dom;
+	struct sim_netns ns;
+	unsigned domid; /* 0 until allocated */
+	char log_path[PATH_MAX];
+
+	struct spawn_child *main;
+	pid_t main_pid;
+	int main_wstatus;
+	struct sim_reaper *exit_reaper; /* the rest, after main ended */
+
+	enum sim_domain_op op;
+	lt_done_fn done;
+	void *arg;
+	struct sim_steps *steps;
+	struct sim_reaper *reaper;
+	struct event *defer;
+	/* Why the operation failed, reported once the undo is over. */
+	int failed;
+	char *failure;
+};
+
+static struct sim_domain *sim_domain_new(struct sim_backend *sim,
+					 struct be_domain *dom)
+{
+	struct sim_domain *sd = calloc(1, sizeof(*sd));
+
+	if (!sd)
+		return NULL;
+	sd->sim = sim;
+	sd->dom = dom;
+	sim_netns_init(&sd->ns, dom->deployment->name, dom->name);
+	snprintf(sd->log_path, sizeof(sd->log_path), "%s/logs/%s-%s.log",
+		 sim->be->cfg->state_dir, dom->deployment->name, dom->name);
+	LIST_INSERT_HEAD(&sim->domains, sd, entry);
+	dom->priv = sd;
+	return sd;
+}
+
+/* Handles only: the processes, if any, keep running. */
+static void sim_domain_free(struct sim_domain *sd)
+{
+	spawn_child_forget(sd->main);
+	sim_reaper_cancel(sd->exit_reaper);
+	sim_reaper_cancel(sd->reaper);
+	sim_steps_cancel(sd->steps);
+	if (sd->defer)
+		event_free(sd->defer);
+	free(sd->failure);
+	LIST_REMOVE(sd, entry);
+	sd->dom->priv = NULL;
+	free(sd);
+}
+
+static int busy(struct sim_domain *sd, char **err)
+{
+	static const char *const names[] = {"", "create", "run", "destroy"};
+
+	if (sd->op == OP_NONE)
+		return 0;
+	*err = sim_strdupf("domain %s: a %s is still in flight", sd->ns.name,
+			   names[sd->op]);
+	return 1;
+}
+
+/* Ends the operation in flight and reports it (sd may be gone after). */
+static void op_finish(struct sim_domain *sd, int err, const char *msg)
+{
+	lt_done_fn done = sd->done;
+	void *arg = sd->arg;
+
+	sd->op = OP_NONE;
+	sd->done = NULL;
+	done(arg, err, msg);
+}
+
+static void record_failure(struct sim_domain *sd, const char *msg)
+{
+	if (sd->failed) {
+		/* The first cause is the one reported; this one is logged. */
+		log_warn("%s", msg ? msg : "failed");
+		return;
+	}
+	sd->failed = 1;
+	sd->failure = strdup(msg ? msg : "failed");
+}
+
+/* Reports the recorded failure; the domain stays known so that a destroy
+ * can try again. */
+static void op_fail(struct sim_domain *sd)
+{
+	char *failure = sd->failure;
+
+	sd->failure = NULL;
+	sd->failed = 0;
+	op_finish(sd, -1, failure ? failure : "failed");
+	free(failure);
+}
+
+/* --- destroy (also the undo of a failed create) ------------------------ */
+
+static void destroy_steps_done(void *arg, int err, const char *msg)
+{
+	struct sim_domain *sd = arg;
+	char *delete_err = NULL;
+
+	sd->steps = NULL;
+	if (err) {
+		record_failure(sd, msg);
+		goto report;
+	}
+	if (sim_netns_delete(&sd->ns, &delete_err) < 0) {
+		record_failure(sd, delete_err);
+		free(delete_err);
+		goto report;
+	}
+	/* Gone: only now may its domid be handed out again. */
+	lt_done_fn done = sd->done;
+	void *done_arg = sd->arg;
+	int failed = sd->failed;
+	char *failure = sd->failure;
+	sd->failure = NULL;
+	if (sd->domid)
+		sim_domid_release(sd->sim, sd->domid);
+	sd->dom->domid = 0;
+	sim_domain_free(sd);
+	done(done_arg, failed ? -1 : 0, failed ? failure : NULL);
+	free(failure);
+	return;
+report:
+	op_fail(sd);
+}
+
+static void destroy_continue(struct sim_domain *sd)
+{
+	char *err = NULL;
+	char what[128];
+
+	/* Every process must be gone first, the main one reaped. */
+	if (sd->reaper || sd->exit_reaper || sd->main || sd->steps)
+		return;
+	snprintf(what, sizeof(what), "domain %s", sd->ns.name);
+	sd->steps = sim_steps_new(sd->sim->be->base, what);
+	if (!sd->steps) {
+		record_failure(sd, "out of memory");
+		destroy_steps_done(sd, -1, "out of memory");
+		return;
+	}
+	/* The PF returns to the peer namespace, as a passed-through device
+	 * returns to dom0; it would die with the namespace otherwise. */
+	if (sd->dom->is_server && sim_netns_exists(&sd->ns)) {
+		struct sim_netns peer;
+		sim_deployment_peer(sd->dom->deployment, &peer);
+		sim_steps_add(sd->steps, SIM_STEP_MAY_FAIL, "ip", "-n",
+			      sd->ns.name, "link", "set",
+			      sd->dom->deployment->net->nic, "netns", peer.name,
+			      NULL);
+	}
+	if (sim_steps_run(sd->steps, destroy_steps_done, sd, &err) < 0) {
+		sd->steps = NULL;
+		destroy_steps_done(sd, -1, err);
+		free(err);
+	}
+}
+
+static void destroy_reaped(void *arg, int err, const char *msg)
+{
+	struct sim_domain *sd = arg;
+
+	sd->reaper = NULL;
+	if (err) {
+		record_failure(sd, msg);
+		op_fail(sd);
+		return;
+	}
+	/* Not in the namespace (its setns failed?) yet still alive. */
+	if (sd->main)
+		spawn_child_kill(sd->main, SIGKILL);
+	destroy_continue(sd);
+}
+
+int sim_domain_destroy(struct backend *be, struct be_domain *dom,
+		       lt_done_fn done, void *arg, char **err)
+{
+	struct sim_domain *sd = dom->priv;
+
+	/* Never made by this daemon (or its create undid itself): whatever
+	 * carries its names is removed all the same. */
+	if (!sd && !(sd = sim_domain_new(be->priv, dom))) {
+		*err = sim_strdupf("out of memory");
+		return -1;
+	}
+	if (busy(sd, err))
+		return -1;
+	sd->op = OP_DESTROY;
+	sd->done = done;
+	sd->arg = arg;
+	if (sd->exit_reaper)
+		return 0; /* destroy_continue runs when it is over */
+	sd->reaper = sim_reaper_start(be->base, &sd->ns, SIM_GRACE_MS,
+				      SIM_GIVE_UP_MS, destroy_reaped, sd);
+	if (!sd->reaper) {
+		sd->op = OP_NONE;
+		*err = sim_strdupf("domain %s: out of memory", sd->ns.name);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- create ------------------------------------------------------------ */
+
+static void create_done(void *arg, int err, const char *msg)
+{
+	struct sim_domain *sd = arg;
+
+	sd->steps = NULL;
+	if (!err) {
+		sd->dom->domid = sd->domid;
+		log_info("domain %s created (domid %u)", sd->ns.name,
+			 sd->domid);
+		op_finish(sd, 0, NULL);
+		return;
+	}
+	/* Undo what was made, then report the first failure. */
+	record_failure(sd, msg);
+	sd->op = OP_DESTROY;
+	destroy_continue(sd);
+}
+
+int sim_domain_create(struct backend *be, struct be_domain *dom,
+		      lt_done_fn done, void *arg, char **err)
+{
+	struct sim_backend *sim = be->priv;
+	struct sim_domain *sd = NULL;
+	struct sim_netns ns, peer;
+	char what[128];
+
+	sim_netns_init(&ns, dom->deployment->name, dom->name);
+	sim_deployment_peer(dom->deployment, &peer);
+	if (dom->priv) {
+		*err = sim_strdupf("domain %s: already created", ns.name);
+		return -1;
+	}
+	if (!dom->is_server && !strcmp(ns.name, peer.name)) {
+		*err = sim_strdupf("domain %s: the name 'peer' is taken by the "
+				   "sim's peer namespace; rename the app",
+				   dom->name);
+		return -1;
+	}
+	if (sim_netns_exists(&ns)) {
+		*err = sim_strdupf(
+		    "namespace %s already exists (left from an earlier run, or "
+		    "another deployment's; destroying this domain removes it)",
+		    ns.name);
+		return -1;
+	}
+	if (!(sd = sim_domain_new(sim, dom)))
+		goto nomem;
+	sd->domid = sim_domid_alloc(sim);
+	if (!sd->domid) {
+		*err = sim_strdupf("domain %s: no free domid", ns.name);
+		goto fail;
+	}
+	snprintf(what, sizeof(what), "domain %s", ns.name);
+	if (!(sd->steps = sim_steps_new(be->base, what)))
+		goto nomem;
+	sim_netns_add_create_steps(sd->steps, &sd->ns);
+	if (dom->is_server) {
+		const char *nic = dom->deployment->net->nic;
+		sim_steps_add(sd->steps, 0, "ip", "-n", peer.name, "link",
+			      "set", nic, "netns", ns.name, NULL);
+		/* Up and unaddressed: the network server owns it raw. */
+		sim_steps_add(sd->steps, 0, "ip", "-n", ns.name, "link", "set",
+			      nic, "up", NULL);
+	}
+	sd->op = OP_CREATE;
+	sd->done = done;
+	sd->arg = arg;
+	if (sim_steps_run(sd->steps, create_done, sd, err) < 0) {
+		sd->steps = NULL;
+		goto fail;
+	}
+	return 0;
+nomem:
+	*err = sim_strdupf("domain %s: out of memory", ns.name);
+fail:
+	if (sd) {
+		if (sd->domid)
+			sim_domid_release(sim, sd->domid);
+		sim_domain_free(sd);
+	}
+	return -1;
+}
+
+/* --- run --------------------------------------------------------------- */
+
+static void exit_reaped(void *arg, int err, const char *msg)
+{
+	struct sim_domain *sd = arg;
+	struct backend *be = sd->sim->be;
+
+	sd->exit_reaper = NULL;
+	if (err)
+		log_warn("%s", msg);
+	if (sd->op == OP_DESTROY) {
+		destroy_continue(sd); /* destroyed meanwhile: no exit event */
+		return;
+	}
+	if (sd->op == OP_RUN) {
+		/* Died at once: the run is reported before its end. */
+		evtimer_del(sd->defer);
+		op_finish(sd, 0, NULL);
+		if (sd->op == OP_DESTROY)
+			return; /* its done destroyed it: no exit event */
+	}
+	if (be->events.domain_exited)
+		be->events.domain_exited(be->events.arg, sd->dom,
+					 sd->main_wstatus);
+}
+
+static void main_exited(void *arg, pid_t pid, int wstatus)
+{
+	struct sim_domain *sd = arg;
+	char how[96];
+
+	sd->main = NULL;
+	sd->main_wstatus = wstatus;
+	spawn_describe_status(wstatus, how, sizeof(how));
+	log_info("domain %s: main process %d %s", sd->ns.name, (int)pid, how);
+	if (sd->op == OP_DESTROY) {
+		destroy_continue(sd);
+		return;
+	}
+	/* The rest of the tree goes too before the engine hears of it. */
+	sd->exit_reaper =
+	    sim_reaper_start(sd->sim->be->base, &sd->ns, SIM_GRACE_MS,
+			     SIM_GIVE_UP_MS, exit_reaped, sd);
+	if (!sd->exit_reaper)
+		exit_reaped(sd, -1, "cannot end the rest of the domain");
+}
+
+static void run_reported(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	op_finish(arg, 0, NULL);
+}
+
+static int mkdir_logs(const char *state_dir, char **err)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/logs", state_dir);
+	if ((mkdir(state_dir, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(path, 0750) < 0 && errno != EEXIST)) {
+		*err = sim_strdupf("mkdir %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A line in the domain's log that tells one run from the next. */
+static void log_banner(struct sim_domain *sd)
+{
+	char *cmd = spawn_format_argv(sd->dom->argv);
+	int fd =
+	    open(sd->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+
+	if (fd >= 0 && cmd)
+		dprintf(fd, "--- librettod: domain %s (domid %u) runs: %s\n",
+			sd->ns.name, sd->domid, cmd);
+	if (fd >= 0)
+		close(fd);
+	free(cmd);
+}
+
+static char **domain_env(struct sim_domain *sd)
+{
+	size_t n = 0;
+
+	while (sd->dom->envp && sd->dom->envp[n])
+		n++;
+	char **env = calloc(n + 3, sizeof(*env));
+	if (!env)
+		return NULL;
+	env[0] = sim_strdupf("%s=%u", LT_ENV_DOMID, sd->domid);
+	env[1] = sim_strdupf("%s=%s", LT_ENV_XS_PATH,
+			     sim_xenstored_socket(sd->sim->xsd));
+	/* The engine's entries come last, so they win over ours. */
+	for (size_t i = 0; i < n; i++)
+		env[2 + i] = sd->dom->envp[i];
+	if (!env[0] || !env[1]) {
+		free(env[0]);
+		free(env[1]);
+		free(env);
+		return NULL;
+	}
+	return env;
+}
+
+int sim_domain_run(struct backend *be, struct be_domain *dom, lt_done_fn done,
+		   void *arg, char **err)
+{
+	static const struct timeval now = {0, 0};
+	struct sim_domain *sd = dom->priv;
+	char **env = NULL;
+	int rc = -1;
+
+	if (!sd) {
+		*err = sim_strdupf("domain %s: run before create", dom->name);
+		return -1;
+	}
+	if (busy(sd, err))
+		return -1;
+	if (sd->main || sd->exit_reaper) {
+		*err = sim_strdupf("domain %s: already running", sd->ns.name);
+		return -1;
+	}
+	if (!dom->argv || !dom->argv[0]) {
+		*err = sim_strdupf("domain %s: no command", sd->ns.name);
+		return -1;
+	}
+	if (mkdir_logs(be->cfg->state_dir, err) < 0)
+		return -1;
+	if (!(env = domain_env(sd)) ||
+	    (!sd->defer &&
+	     !(sd->defer = evtimer_new(be->base, run_reported, sd)))) {
+		*err = sim_strdupf("domain %s: out of memory", sd->ns.name);
+		goto out;
+	}
+	log_banner(sd);
+	struct spawn_opts opts = {.argv = dom->argv,
+				  .extra_env = env,
+				  .netns_path = sd->ns.path,
+				  .new_session = 1,
+				  .log_path = sd->log_path};
+	char *why = NULL;
+	sd->main = spawn_start(be->base, &opts, main_exited, sd, &why);
+	if (!sd->main) {
+		*err = sim_strdupf("domain %s: %s", sd->ns.name, why);
+		free(why);
+		goto out;
+	}
+	sd->main_pid = spawn_child_pid(sd->main);
+	log_info("domain %s: running %s as pid %d, log %s", sd->ns.name,
+		 dom->argv[0], (int)sd->main_pid, sd->log_path);
+	/* done from the loop, as every operation's. */
+	sd->op = OP_RUN;
+	sd->done = done;
+	sd->arg = arg;
+	evtimer_add(sd->defer, &now);
+	rc = 0;
+out:
+	if (env) {
+		free(env[0]);
+		free(env[1]);
+		free(env);
+	}
+	return rc;
+}
+
+/* --- describe, shutdown ------------------------------------------------ */
+
+void sim_domain_describe(struct backend *be, struct be_domain *dom,
+			 struct json_object *obj)
+{
+	struct sim_domain *sd = dom->priv;
+	struct sim_netns ns;
+
+	(void)be;
+	sim_netns_init(&ns, dom->deployment->name, dom->name);
+	json_object_object_add(obj, "namespace",
+			       json_object_new_string(ns.name));
+	json_object_object_add(
+	    obj, "pid",
+	    sd && sd->main ? json_object_new_int(sd->main_pid) : NULL);
+	if (sd)
+		json_object_object_add(obj, "log",
+				       json_object_new_string(sd->log_path));
+}
+
+void sim_domain_release_all(struct sim_backend *sim)
+{
+	while (!LIST_EMPTY(&sim->domains))
+		sim_domain_free(LIST_FIRST(&sim->domains));
+}

@@ -1,0 +1,35 @@
+# spawn.{c,h} and the sim backend.  The tests build their sources directly
+# (not through librettod_core) so that they depend only on the files they
+# test.
+set(LIBRETTOD_DIR ${CMAKE_SOURCE_DIR}/librettod)
+
+add_executable(test_spawn ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_spawn.c
+                          ${LIBRETTOD_DIR}/spawn.c)
+target_include_directories(test_spawn PRIVATE ${LIBRETTOD_DIR})
+target_link_libraries(test_spawn PRIVATE PkgConfig::LIBEVENT)
+add_test(NAME spawn COMMAND test_spawn)
+set_tests_properties(spawn PROPERTIES TIMEOUT 90 LABELS unit)
+
+file(GLOB LIBRETTO_SIM_SOURCES CONFIGURE_DEPENDS ${LIBRETTOD_DIR}/sim/*.c)
+add_executable(test_sim_backend
+  ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_sim_backend.c
+  ${LIBRETTO_SIM_SOURCES} ${LIBRETTOD_DIR}/spawn.c ${LIBRETTOD_DIR}/log.c
+  ${LIBRETTOD_DIR}/backend.c ${LIBRETTOD_DIR}/xen/backend_xen.c)
+target_include_directories(test_sim_backend PRIVATE ${LIBRETTOD_DIR})
+target_link_libraries(test_sim_backend PRIVATE PkgConfig::LIBEVENT
+                      PkgConfig::JSONC)
+# The preload library of the project's own build: xenstored cannot start
+# without it.
+if(TARGET libretto-xsd-preload)
+  set(LIBRETTO_SIM_TEST_LIBEXEC $<TARGET_FILE_DIR:libretto-xsd-preload>)
+  add_dependencies(test_sim_backend libretto-xsd-preload)
+else()
+  set(LIBRETTO_SIM_TEST_LIBEXEC ${LIBRETTO_LIBEXECDIR})
+endif()
+# /usr/sbin/xenstored, the daemon's default, is Debian's wrapper: the test
+# also checks that the sim runs the real binary behind it.
+add_test(NAME sim_backend
+         COMMAND test_sim_backend ${LIBRETTO_SIM_TEST_LIBEXEC}
+                 /usr/sbin/xenstored)
+set_tests_properties(sim_backend PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77
+                     LABELS integration RUN_SERIAL TRUE)
