@@ -56,8 +56,7 @@ void domain_set_state(struct domain *d, enum domain_state s)
 			       json_object_new_string(d->dep->name));
 	json_object_object_add(data, "domain",
 			       json_object_new_string(d->be.name));
-	json_object_object_add(data, "domid",
-			       json_object_new_int64(d->be.domid));
+	json_object_object_add(data, "domid", json_object_new_int64(d->domid));
 	json_object_object_add(data, "state",
 			       json_object_new_string(state_names[s]));
 	json_object_object_add(data, "from", json_object_new_string(from));
@@ -374,7 +373,8 @@ static void deploy_finished(struct op *op)
 		deployment_free(dep);
 		return;
 	}
-	dep->state = op->failed ? DEP_FAILED : DEP_RUNNING;
+	/* Fully undone, it is as it was; otherwise say so until fixed. */
+	dep->state = op->undo_failed ? DEP_FAILED : DEP_RUNNING;
 }
 
 static int plan_start(struct op *op, struct deployment *dep,
@@ -645,8 +645,7 @@ static void on_domain_exited(void *arg, struct be_domain *bd, int wstatus)
 			       json_object_new_string(d->dep->name));
 	json_object_object_add(data, "domain",
 			       json_object_new_string(d->be.name));
-	json_object_object_add(data, "domid",
-			       json_object_new_int64(d->be.domid));
+	json_object_object_add(data, "domid", json_object_new_int64(d->domid));
 	if (WIFEXITED(wstatus))
 		json_object_object_add(
 		    data, "exit_code",
@@ -655,7 +654,7 @@ static void on_domain_exited(void *arg, struct be_domain *bd, int wstatus)
 		json_object_object_add(
 		    data, "signal",
 		    json_object_new_string(strsignal(WTERMSIG(wstatus))));
-	log_warn("domain %u (%s/%s) exited: %s %d", d->be.domid, d->dep->name,
+	log_warn("domain %u (%s/%s) exited: %s %d", d->domid, d->dep->name,
 		 d->be.name, WIFEXITED(wstatus) ? "status" : "signal",
 		 WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus));
 	engine_emit(d->dep->engine, LT_EV_DOMAIN_EXIT, data);

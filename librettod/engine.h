@@ -40,6 +40,9 @@ struct domain {
 	struct be_domain be;
 	struct lt_app spec; /* deep copy; for the server, a made-up one */
 	enum domain_state state;
+	/* The domid it had, kept by the engine: the backend forgets it on
+	 * destroy, and the xenstore clean-up and events still need it. */
+	unsigned domid;
 	int created; /* the backend holds something of it */
 	struct in_addr ip;
 	uint8_t mac[6];

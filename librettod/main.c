@@ -89,9 +89,12 @@ static void default_libexec(struct daemon_config *cfg)
 	*slash = '\0';
 	snprintf(probe, sizeof(probe), "%s/../libexec/libretto/libretto-agent",
 		 exe);
-	if (access(probe, X_OK) == 0)
-		snprintf(cfg->libexec_dir, sizeof(cfg->libexec_dir),
-			 "%s/../libexec/libretto", exe);
+	/* A path too long for the config keeps the compiled-in default. */
+	if (access(probe, X_OK) == 0 &&
+	    strlen(probe) < sizeof(cfg->libexec_dir)) {
+		*strrchr(probe, '/') = '\0';
+		memcpy(cfg->libexec_dir, probe, strlen(probe) + 1);
+	}
 }
 
 static int copy_opt(char *dst, size_t size, const char *src, const char *name)

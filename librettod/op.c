@@ -138,6 +138,7 @@ static void op_failed(struct op *op, const struct step *s, const char *why)
 	if (op->rolling_back) {
 		log_err("op %u: undo step %s failed: %s; going on", op->id,
 			where, why);
+		op->undo_failed = 1;
 		return;
 	}
 	if (!op->failed) {
@@ -188,6 +189,7 @@ static void op_step_done(void *arg, int err, const char *msg)
 		break;
 	case STEP_CREATE:
 		d->created = 1;
+		d->domid = d->be.domid;
 		undo_push(op, STEP_DESTROY, d, NULL);
 		domain_set_state(d, DOM_CREATED);
 		if (xs_layout_domain_write(op->dep->engine->xs, d, &xs_err) <
@@ -196,11 +198,11 @@ static void op_step_done(void *arg, int err, const char *msg)
 			free(xs_err);
 			break;
 		}
-		op_progress(op, s, "domain %u created", d->be.domid);
+		op_progress(op, s, "domain %u created", d->domid);
 		break;
 	case STEP_RUN:
 		domain_set_state(d, DOM_RUNNING);
-		op_progress(op, s, "domain %u running", d->be.domid);
+		op_progress(op, s, "domain %u running", d->domid);
 		break;
 	case STEP_DESTROY:
 		d->created = 0;
@@ -209,7 +211,7 @@ static void op_step_done(void *arg, int err, const char *msg)
 		/* Re-creating it undoes a destroy: CREATE pops first. */
 		undo_push(op, STEP_RUN, d, NULL);
 		undo_push(op, STEP_CREATE, d, NULL);
-		op_progress(op, s, "domain %u destroyed", d->be.domid);
+		op_progress(op, s, "domain %u destroyed", d->domid);
 		break;
 	}
 	op_schedule(op);

@@ -43,6 +43,7 @@ struct op {
 	int rolling_back;
 	int best_effort; /* destroy: go on past failures, undo nothing */
 	int failed;
+	int undo_failed; /* an undo step failed too: something is left */
 	struct lt_error err;
 	struct timespec started;
 	/* Called once at the end, ok or not, before the op is freed. */

@@ -32,10 +32,8 @@ static struct json_object *domain_json(struct engine *e, struct domain *d)
 
 	lt_mac_format(d->mac, mac);
 	json_object_object_add(o, "name", json_object_new_string(d->be.name));
-	json_object_object_add(o, "domid",
-			       d->created || d->state == DOM_GONE
-				   ? json_object_new_int64(d->be.domid)
-				   : NULL);
+	json_object_object_add(
+	    o, "domid", d->domid != 0 ? json_object_new_int64(d->domid) : NULL);
 	json_object_object_add(
 	    o, "role",
 	    json_object_new_string(d->be.is_server ? "server" : "app"));

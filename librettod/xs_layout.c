@@ -17,6 +17,18 @@
 
 #define PATH_LEN 256
 
+/*
+ * xenstore path elements allow only [A-Za-z0-9_@-]: an address becomes
+ * 10_77_0_100 below pool/ip (docs/xenstore.md).
+ */
+static void addr_element(struct in_addr a, char out[INET_ADDRSTRLEN])
+{
+	inet_ntop(AF_INET, &a, out, INET_ADDRSTRLEN);
+	for (char *p = out; *p; p++)
+		if (*p == '.')
+			*p = '_';
+}
+
 static int fail(char **err, const char *what)
 {
 	if (asprintf(err, "xenstore: %s: %s", what, strerror(errno)) < 0)
@@ -55,8 +67,7 @@ static int guest_write(struct lt_xs *xs, xs_transaction_t t,
 {
 	char path[PATH_LEN];
 
-	snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/%s", w->d->be.domid,
-		 leaf);
+	snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/%s", w->d->domid, leaf);
 	w->what = leaf;
 	return lt_xs_printf(xs, t, path, fmt, value);
 }
@@ -78,13 +89,13 @@ static int domain_write_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 	snprintf(fullname, sizeof(fullname), "%s-%s", d->dep->name, d->be.name);
 
 	/* As xl does for every domain. */
-	snprintf(path, sizeof(path), LT_XS_DOMAIN_FMT "/name", d->be.domid);
+	snprintf(path, sizeof(path), LT_XS_DOMAIN_FMT "/name", d->domid);
 	w->what = "name";
 	if (lt_xs_printf(xs, t, path, "%s", fullname) < 0)
 		return -1;
-	snprintf(path, sizeof(path), LT_XS_DOMAIN_FMT "/domid", d->be.domid);
+	snprintf(path, sizeof(path), LT_XS_DOMAIN_FMT "/domid", d->domid);
 	w->what = "domid";
-	if (lt_xs_printf(xs, t, path, "%u", d->be.domid) < 0)
+	if (lt_xs_printf(xs, t, path, "%u", d->domid) < 0)
 		return -1;
 
 	if (guest_write(xs, t, w, LT_XS_ROLE, "%s",
@@ -100,13 +111,13 @@ static int domain_write_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 		return -1;
 	/* The guest's own subtree exists before it boots, as the toolstack
 	 * makes a frontend's directory before the frontend connects. */
-	snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/guest", d->be.domid);
+	snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/guest", d->domid);
 	w->what = "guest";
 	if (lt_xs_mkdir(xs, t, path) < 0)
 		return -1;
 	if (d->be.is_server) {
 		snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/server",
-			 d->be.domid);
+			 d->domid);
 		w->what = "server";
 		if (lt_xs_mkdir(xs, t, path) < 0)
 			return -1;
@@ -118,12 +129,15 @@ static int domain_write_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 		snprintf(path, sizeof(path), LT_XS_PORTMAP_FMT "/%s/%u",
 			 d->dep->name, lt_proto_name(p->proto), p->port);
 		w->what = "portmap";
-		if (lt_xs_printf(xs, t, path, "%u", d->be.domid) < 0)
+		if (lt_xs_printf(xs, t, path, "%u", d->domid) < 0)
 			return -1;
 	}
 	if (d->pool_ip) {
+		char elem[INET_ADDRSTRLEN];
+
+		addr_element(d->ip, elem);
 		snprintf(path, sizeof(path), LT_XS_POOL_IP_FMT "/%s",
-			 d->dep->name, ip);
+			 d->dep->name, elem);
 		w->what = "pool/ip";
 		if (lt_xs_printf(xs, t, path, "%s", d->be.name) < 0)
 			return -1;
@@ -147,7 +161,7 @@ static void guest_state_changed(void *arg, const char *path)
 
 	(void)path; /* no ordering is promised: re-read the node */
 	snprintf(node, sizeof(node), LT_XS_GUEST_FMT "/" LT_XS_GUEST_STATE,
-		 d->be.domid);
+		 d->domid);
 	state = lt_xs_read(e->xs, XBT_NULL, node);
 	if (state == NULL ||
 	    (d->guest_state != NULL && strcmp(state, d->guest_state) == 0)) {
@@ -162,8 +176,7 @@ static void guest_state_changed(void *arg, const char *path)
 			       json_object_new_string(d->dep->name));
 	json_object_object_add(data, "domain",
 			       json_object_new_string(d->be.name));
-	json_object_object_add(data, "domid",
-			       json_object_new_int64(d->be.domid));
+	json_object_object_add(data, "domid", json_object_new_int64(d->domid));
 	json_object_object_add(data, "guest_state",
 			       json_object_new_string(state));
 	engine_emit(e, LT_EV_GUEST_STATE, data);
@@ -177,7 +190,7 @@ int xs_layout_domain_write(struct lt_xs *xs, struct domain *d, char **err)
 	if (lt_xs_transact(xs, domain_write_body, &w) < 0)
 		return fail(err, w.what);
 	snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/" LT_XS_GUEST_STATE,
-		 d->be.domid);
+		 d->domid);
 	d->guest_watch = lt_xs_watch(xs, path, guest_state_changed, d);
 	if (d->guest_watch == NULL)
 		return fail(err, "watch guest/state");
@@ -195,7 +208,7 @@ static int domain_remove_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 	struct domain *d = arg;
 	char path[PATH_LEN], ip[INET_ADDRSTRLEN];
 
-	snprintf(path, sizeof(path), LT_XS_DOMAIN_FMT, d->be.domid);
+	snprintf(path, sizeof(path), LT_XS_DOMAIN_FMT, d->domid);
 	if (lt_xs_rm(xs, t, path) < 0)
 		return -1;
 	for (size_t i = 0; i < d->spec.nports; i++) {
@@ -206,7 +219,7 @@ static int domain_remove_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 			 d->dep->name, lt_proto_name(p->proto), p->port);
 		/* Only release what this domain still owns. */
 		owner = lt_xs_read(xs, t, path);
-		if (owner != NULL && (unsigned)atoi(owner) == d->be.domid &&
+		if (owner != NULL && (unsigned)atoi(owner) == d->domid &&
 		    lt_xs_rm(xs, t, path) < 0) {
 			free(owner);
 			return -1;
@@ -214,7 +227,7 @@ static int domain_remove_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 		free(owner);
 	}
 	if (d->pool_ip) {
-		inet_ntop(AF_INET, &d->ip, ip, sizeof(ip));
+		addr_element(d->ip, ip);
 		snprintf(path, sizeof(path), LT_XS_POOL_IP_FMT "/%s",
 			 d->dep->name, ip);
 		if (lt_xs_rm(xs, t, path) < 0)
@@ -233,7 +246,7 @@ void xs_layout_domain_remove(struct lt_xs *xs, struct domain *d)
 {
 	xs_layout_domain_unwatch(xs, d);
 	if (lt_xs_transact(xs, domain_remove_body, d) < 0)
-		log_warn("xenstore: removing domain %u (%s): %s", d->be.domid,
+		log_warn("xenstore: removing domain %u (%s): %s", d->domid,
 			 d->be.name, strerror(errno));
 }
 

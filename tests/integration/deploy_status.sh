@@ -54,7 +54,7 @@ it_check "server/state running" \
   it_wait_for 5 bash -c "[ \"\$(XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-read /local/domain/$server_domid/libretto/server/state)\" = running ]"
 it_check "portmap tcp/80 is web's" [ "$(it_xs xenstore-read /libretto/portmap/$IT_DEP/tcp/80)" = "$web_domid" ]
 kv_ip=$(echo "$dep" | jq -r '.domains[] | select(.name == "kv") | .ip')
-it_check "pool/ip records kv" [ "$(it_xs xenstore-read /libretto/pool/$IT_DEP/ip/$kv_ip)" = kv ]
+it_check "pool/ip records kv" [ "$(it_xs xenstore-read /libretto/pool/$IT_DEP/ip/${kv_ip//./_})" = kv ]
 it_check "pool/vf records kv's VF" [ "$(it_xs xenstore-read /libretto/pool/$IT_DEP/vf/0)" = kv ]
 it_check "daemon nodes" [ "$(it_xs xenstore-read /libretto/daemon/backend)" = sim ]
 it_check "dom0 exists" [ "$(it_xs xenstore-read /local/domain/0/name)" = Domain-0 ]
