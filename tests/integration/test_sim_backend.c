@@ -22,19 +22,10 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "check.h"
 #include "config.h"
 #include "log.h"
-
-static int failures;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                              \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
+#include "loop_util.h"
 
 static struct event_base *base;
 
@@ -77,12 +68,6 @@ static void on_backend_failed(void *arg, const char *msg)
 	backend_failed_count++;
 }
 
-static void loop_until(int *count, int want)
-{
-	while (*count < want)
-		event_base_loop(base, EVLOOP_ONCE);
-}
-
 /* Starts an operation and runs the loop until it is done; returns err. */
 #define RUN_OP(res, call)                                                      \
 	do {                                                                   \
@@ -94,7 +79,7 @@ static void loop_until(int *count, int want)
 			snprintf((res).msg, sizeof((res).msg), "%s", err_);    \
 			free(err_);                                            \
 		} else {                                                       \
-			loop_until(&(res).called, 1);                          \
+			loop_until(base, &(res).called, 1);                    \
 		}                                                              \
 		if ((res).err)                                                 \
 			fprintf(stderr, "%s: %s\n", #call, (res).msg);         \
@@ -326,7 +311,7 @@ int main(int argc, char **argv)
 	/* The app dies: domain_exited with the signal, and the rest of its
 	 * tree is gone by then. */
 	kill(app_pid, SIGKILL);
-	loop_until(&exited.count, 1);
+	loop_until(base, &exited.count, 1);
 	CHECK(exited.dom == &app);
 	CHECK(WIFSIGNALED(exited.wstatus) &&
 	      WTERMSIG(exited.wstatus) == SIGKILL);
@@ -366,7 +351,7 @@ int main(int argc, char **argv)
 	CHECK(r.err == 0);
 	RUN_OP(r, be.ops->domain_run(&be, &quick, on_done, &r, &err_));
 	CHECK(r.err == 0);
-	loop_until(&exited.count, 2);
+	loop_until(base, &exited.count, 2);
 	CHECK(exited.dom == &quick && WIFEXITED(exited.wstatus) &&
 	      WEXITSTATUS(exited.wstatus) == 3);
 	char *missing_argv[] = {"libretto-no-such-command", NULL};
@@ -389,7 +374,7 @@ int main(int argc, char **argv)
 	 * instance started it; the second only watches it.) */
 	CHECK(backend_failed_count == 0);
 	kill(xsd, SIGTERM);
-	loop_until(&backend_failed_count, 1);
+	loop_until(base, &backend_failed_count, 1);
 	CHECK(strstr(backend_failed_msg, "xenstored") != NULL);
 	waitpid(xsd, NULL, 0);
 	be.ops->shutdown(&be);
@@ -410,7 +395,5 @@ int main(int argc, char **argv)
 	CHECK(r.err != 0 && strstr(r.msg, "libretto-xsd-preload.so"));
 	sh(NULL, 0, "rm -rf %s", tmp);
 	event_base_free(base);
-	if (failures)
-		fprintf(stderr, "%d checks failed\n", failures);
-	return failures ? 1 : 0;
+	return check_summary("test_sim_backend");
 }

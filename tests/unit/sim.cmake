@@ -15,7 +15,10 @@ add_executable(test_sim_backend
   ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_sim_backend.c
   ${LIBRETTO_SIM_SOURCES} ${LIBRETTOD_DIR}/spawn.c ${LIBRETTOD_DIR}/log.c
   ${LIBRETTOD_DIR}/backend.c ${LIBRETTOD_DIR}/xen/backend_xen.c)
-target_include_directories(test_sim_backend PRIVATE ${LIBRETTOD_DIR})
+# check.h and loop_util.h live in tests/unit (the unit tests find them
+# beside their sources).
+target_include_directories(test_sim_backend PRIVATE ${LIBRETTOD_DIR}
+                           ${CMAKE_CURRENT_SOURCE_DIR}/unit)
 target_link_libraries(test_sim_backend PRIVATE PkgConfig::LIBEVENT
                       PkgConfig::JSONC)
 # The preload library of the project's own build: xenstored cannot start

@@ -5,20 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "config.h"
 #include "libretto/protocol.h"
 #include "libretto/version.h"
-
-static int failures;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
 
 static char path[64];
 
@@ -104,53 +94,55 @@ static void test_full(void)
 	CHECK(cfg.destroy_on_shutdown == 0 && cfg.control_gid == (gid_t)-1);
 }
 
+/* Loading text fails with the message want (after the file name). */
+#define CHECK_ERROR(text, want) CHECK(strcmp(error_of(text), want) == 0)
+
 static void test_errors(void)
 {
 	struct daemon_config cfg;
 	struct lt_load_error err;
 	char msg[1024];
 
-	CHECK(strcmp(error_of("backend: sim\nsockets: /x\n"),
-		     ":2:1: unknown key \"sockets\" (expected socket, "
-		     "state_dir, run_dir, backend, control_group, "
-		     "client_buffer_max, on_shutdown, libexec_dir or "
-		     "xenstored)") == 0);
-	CHECK(strcmp(error_of("backend: kvm\n"),
-		     ":1:10: backend: \"kvm\" is not valid (expected sim or "
-		     "xen)") == 0);
-	CHECK(strcmp(error_of("control_group: no-such-group-x\n"),
-		     ":1:16: control_group: \"no-such-group-x\" is not a group "
-		     "on this host (expected a name from /etc/group)") == 0);
-	CHECK(strcmp(error_of("client_buffer_max: 4X\n"),
-		     ":1:20: client_buffer_max: \"4X\" is not a size from 64K "
-		     "to 1G: a number with an optional K, M or G suffix") == 0);
-	CHECK(strcmp(error_of("client_buffer_max: 1K\n"),
-		     ":1:20: client_buffer_max: \"1K\" is not a size from 64K "
-		     "to 1G: a number with an optional K, M or G suffix") == 0);
-	CHECK(strcmp(error_of("on_shutdown: stop\n"),
-		     ":1:14: on_shutdown: \"stop\" is not valid (expected keep "
-		     "or destroy)") == 0);
-	CHECK(strcmp(error_of("state_dir: var/lib\n"),
-		     ":1:12: state_dir: \"var/lib\" is not an absolute path") ==
-	      0);
-	CHECK(
-	    strcmp(error_of("socket: /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-			    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-			    "aaaaaaaaaaaaaaaaaaaaaaaa\n"),
-		   ":1:9: socket: \"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa..."
-		   "\" is longer than 107 characters") == 0);
-	CHECK(strcmp(error_of("- backend\n"),
-		     ":1:1: expected a mapping, found a sequence") == 0);
-	CHECK(strcmp(error_of("backend: sim\nbackend: xen\n"),
-		     ":2:1: key \"backend\" is given twice (first at line 1, "
-		     "column 1)") == 0);
-	CHECK(strcmp(error_of("backend: [sim\n"),
-		     ":2:1: YAML syntax error: did not find expected ',' or "
-		     "']' (while parsing a flow sequence at line 1, column "
-		     "10)") == 0);
-	CHECK(strcmp(error_of("run_dir:\n"),
-		     ":1:9: run_dir: expected an absolute path, found "
-		     "nothing") == 0);
+	CHECK_ERROR("backend: sim\nsockets: /x\n",
+		    ":2:1: unknown key \"sockets\" (expected socket, "
+		    "state_dir, run_dir, backend, control_group, "
+		    "client_buffer_max, on_shutdown, libexec_dir or "
+		    "xenstored)");
+	CHECK_ERROR("backend: kvm\n",
+		    ":1:10: backend: \"kvm\" is not valid (expected sim or "
+		    "xen)");
+	CHECK_ERROR("control_group: no-such-group-x\n",
+		    ":1:16: control_group: \"no-such-group-x\" is not a group "
+		    "on this host (expected a name from /etc/group)");
+	CHECK_ERROR("client_buffer_max: 4X\n",
+		    ":1:20: client_buffer_max: \"4X\" is not a size from 64K "
+		    "to 1G: a number with an optional K, M or G suffix");
+	CHECK_ERROR("client_buffer_max: 1K\n",
+		    ":1:20: client_buffer_max: \"1K\" is not a size from 64K "
+		    "to 1G: a number with an optional K, M or G suffix");
+	CHECK_ERROR("on_shutdown: stop\n",
+		    ":1:14: on_shutdown: \"stop\" is not valid (expected keep "
+		    "or destroy)");
+	CHECK_ERROR("state_dir: var/lib\n",
+		    ":1:12: state_dir: \"var/lib\" is not an absolute path");
+	CHECK_ERROR(
+	    "socket: /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaa\n",
+	    ":1:9: socket: \"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa..."
+	    "\" is longer than 107 characters");
+	CHECK_ERROR("- backend\n",
+		    ":1:1: expected a mapping, found a sequence");
+	CHECK_ERROR("backend: sim\nbackend: xen\n",
+		    ":2:1: key \"backend\" is given twice (first at line 1, "
+		    "column 1)");
+	CHECK_ERROR("backend: [sim\n",
+		    ":2:1: YAML syntax error: did not find expected ',' or "
+		    "']' (while parsing a flow sequence at line 1, column "
+		    "10)");
+	CHECK_ERROR("run_dir:\n",
+		    ":1:9: run_dir: expected an absolute path, found "
+		    "nothing");
 
 	/* a failing file leaves the config as it was */
 	daemon_config_defaults(&cfg);
@@ -187,11 +179,9 @@ int main(int argc, char **argv)
 		if (daemon_config_load(argv[1], &cfg, &err) < 0) {
 			lt_load_error_format(&err, msg, sizeof(msg));
 			fprintf(stderr, "%s\n", msg);
-			failures++;
+			check_failures++;
 		}
 	}
 	unlink(path);
-	if (failures)
-		fprintf(stderr, "%d checks failed\n", failures);
-	return failures ? 1 : 0;
+	return check_summary("test_config");
 }

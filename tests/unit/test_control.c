@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "control.h"
 #include "proto.h"
 
@@ -29,19 +30,9 @@
 #define CAP	   (256 * 1024)
 #define TIMEOUT_MS 5000
 
-static int failures;
 static struct event_base *base; /* NULL in a forked child: no pumping */
 static char dir[64];
 static int pokes;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
 
 /* --- the daemon side: a tiny command table --- */
 
@@ -657,7 +648,7 @@ static int as_nobody(const char *path, gid_t group, int expect_connect,
 		gid_t groups[1] = {group};
 
 		base = NULL; /* the parent's loop is not ours to run */
-		failures = 0;
+		check_failures = 0;
 		if (setgroups(group != (gid_t)-1 ? 1 : 0, groups) < 0 ||
 		    setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
 		    setresuid(NOBODY, NOBODY, NOBODY) < 0)
@@ -676,7 +667,7 @@ static int as_nobody(const char *path, gid_t group, int expect_connect,
 		EXPECT(&t, "{\"id\":4,\"cmd\":\"poke\"}", "error.class",
 		       poke_want);
 		tc_close(&t);
-		_exit(failures > 99 ? 99 : failures);
+		_exit(check_failures > 99 ? 99 : check_failures);
 	}
 	if (pid < 0)
 		return -1;
@@ -720,7 +711,7 @@ static void test_credentials(const char *path)
 		gid_t groups[1] = {ADMIN_GID};
 
 		base = NULL;
-		failures = 0;
+		check_failures = 0;
 		if (setgroups(1, groups) < 0 ||
 		    setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
 		    setresuid(NOBODY, NOBODY, NOBODY) < 0)
@@ -731,7 +722,7 @@ static void test_credentials(const char *path)
 		       "true");
 		EXPECT(&t, "{\"id\":2,\"cmd\":\"poke\"}", "ok", "true");
 		tc_close(&t);
-		_exit(failures > 99 ? 99 : failures);
+		_exit(check_failures > 99 ? 99 : check_failures);
 	}
 	int status = 0;
 	while (waitpid(pid, &status, WNOHANG) == 0) {
@@ -780,11 +771,6 @@ int main(void)
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
-		failures++;
-	if (failures != 0) {
-		fprintf(stderr, "test_control: %d failure(s)\n", failures);
-		return 1;
-	}
-	printf("test_control: ok\n");
-	return 0;
+		check_failures++;
+	return check_summary("test_control");
 }

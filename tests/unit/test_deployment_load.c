@@ -8,18 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "deployment.h"
-
-static int failures;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
 
 static int addr_is(struct in_addr a, const char *dotted)
 {
@@ -71,7 +61,7 @@ static void test_demo(const char *path)
 		char msg[1024];
 		lt_load_error_format(&err, msg, sizeof(msg));
 		fprintf(stderr, "%s\n", msg);
-		failures++;
+		check_failures++;
 		return;
 	}
 	CHECK(strcmp(d->name, "demo") == 0);
@@ -287,7 +277,5 @@ int main(int argc, char **argv)
 	test_errors_without_position();
 	test_names();
 	test_equality();
-	if (failures)
-		fprintf(stderr, "%d checks failed\n", failures);
-	return failures ? 1 : 0;
+	return check_summary("test_deployment_load");
 }

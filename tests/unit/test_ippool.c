@@ -5,18 +5,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "deployment.h"
 #include "ippool.h"
 
-static int failures;
-
-#define CHECK(cond)                                                            \
+/* fails (an expression) is true, with errno e (cleared before). */
+#define CHECK_ERRNO(fails, e)                                                  \
 	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			failures++;                                            \
-		}                                                              \
+		errno = 0;                                                     \
+		check_at((fails) && errno == (e), __FILE__, __LINE__,          \
+			 #fails " with errno " #e);                            \
 	} while (0)
 
 static struct in_addr ip(const char *dotted)
@@ -47,8 +45,7 @@ static void test_reserve_release(void)
 	CHECK(lt_ippool_reserve(p, "a", &a) == 0 && is(a, "10.0.0.10"));
 	CHECK(lt_ippool_free_count(p) == 1);
 	CHECK(lt_ippool_reserve(p, "c", &a) == 0 && is(a, "10.0.0.12"));
-	errno = 0;
-	CHECK(lt_ippool_reserve(p, "d", &a) == -1 && errno == ENOSPC);
+	CHECK_ERRNO(lt_ippool_reserve(p, "d", &a) == -1, ENOSPC);
 	CHECK(lt_ippool_free_count(p) == 0);
 	/* an owner already in gets its address even when the pool is full */
 	CHECK(lt_ippool_reserve(p, "c", &a) == 0 && is(a, "10.0.0.12"));
@@ -59,8 +56,7 @@ static void test_reserve_release(void)
 
 	CHECK(lt_ippool_release(p, "b") == 0);
 	CHECK(lt_ippool_owner(p, ip("10.0.0.11")) == NULL);
-	errno = 0;
-	CHECK(lt_ippool_release(p, "b") == -1 && errno == ENOENT);
+	CHECK_ERRNO(lt_ippool_release(p, "b") == -1, ENOENT);
 	CHECK(lt_ippool_free_count(p) == 1);
 	/* lowest free address, not the next one after the last reserved */
 	CHECK(lt_ippool_reserve(p, "d", &a) == 0 && is(a, "10.0.0.11"));
@@ -73,23 +69,19 @@ static void test_restore(void)
 	struct in_addr a;
 
 	if (!p) {
-		failures++;
+		check_failures++;
 		return;
 	}
 	CHECK(lt_ippool_reserve_addr(p, "x", ip("10.0.0.15")) == 0);
 	CHECK(lt_ippool_reserve_addr(p, "x", ip("10.0.0.15")) == 0);
-	errno = 0;
-	CHECK(lt_ippool_reserve_addr(p, "y", ip("10.0.0.15")) == -1 &&
-	      errno == EEXIST);
-	errno = 0;
-	CHECK(lt_ippool_reserve_addr(p, "y", ip("10.0.0.20")) == -1 &&
-	      errno == ERANGE);
-	errno = 0;
-	CHECK(lt_ippool_reserve_addr(p, "y", ip("10.0.0.9")) == -1 &&
-	      errno == ERANGE);
-	errno = 0;
-	CHECK(lt_ippool_reserve_addr(p, "x", ip("10.0.0.16")) == -1 &&
-	      errno == EBUSY);
+	CHECK_ERRNO(lt_ippool_reserve_addr(p, "y", ip("10.0.0.15")) == -1,
+		    EEXIST);
+	CHECK_ERRNO(lt_ippool_reserve_addr(p, "y", ip("10.0.0.20")) == -1,
+		    ERANGE);
+	CHECK_ERRNO(lt_ippool_reserve_addr(p, "y", ip("10.0.0.9")) == -1,
+		    ERANGE);
+	CHECK_ERRNO(lt_ippool_reserve_addr(p, "x", ip("10.0.0.16")) == -1,
+		    EBUSY);
 	CHECK(lt_ippool_reserve(p, "x", &a) == 0 && is(a, "10.0.0.15"));
 	CHECK(lt_ippool_reserve(p, "z", &a) == 0 && is(a, "10.0.0.10"));
 	CHECK(lt_ippool_free_count(p) == 8);
@@ -125,15 +117,12 @@ static void test_edges(void)
 	p = lt_ippool_new(ip("10.1.0.0"), ip("10.1.255.255"));
 	CHECK(p && lt_ippool_free_count(p) == LT_POOL_MAX);
 	lt_ippool_free(p);
-	errno = 0;
-	CHECK(lt_ippool_new(ip("10.1.0.0"), ip("10.2.0.0")) == NULL &&
-	      errno == EINVAL);
-	errno = 0;
-	CHECK(lt_ippool_new(ip("0.0.0.0"), ip("255.255.255.255")) == NULL &&
-	      errno == EINVAL);
-	errno = 0;
-	CHECK(lt_ippool_new(ip("10.0.0.2"), ip("10.0.0.1")) == NULL &&
-	      errno == EINVAL);
+	CHECK_ERRNO(lt_ippool_new(ip("10.1.0.0"), ip("10.2.0.0")) == NULL,
+		    EINVAL);
+	CHECK_ERRNO(lt_ippool_new(ip("0.0.0.0"), ip("255.255.255.255")) == NULL,
+		    EINVAL);
+	CHECK_ERRNO(lt_ippool_new(ip("10.0.0.2"), ip("10.0.0.1")) == NULL,
+		    EINVAL);
 	lt_ippool_free(NULL);
 }
 
@@ -142,7 +131,5 @@ int main(void)
 	test_reserve_release();
 	test_restore();
 	test_edges();
-	if (failures)
-		fprintf(stderr, "%d checks failed\n", failures);
-	return failures ? 1 : 0;
+	return check_summary("test_ippool");
 }

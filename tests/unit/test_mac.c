@@ -2,18 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "mac.h"
-
-static int failures;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
 
 int main(void)
 {
@@ -55,7 +45,5 @@ int main(void)
 	lt_mac_format(fixed, s);
 	CHECK(strcmp(s, "02:00:ab:cd:ef:09") == 0);
 
-	if (failures)
-		fprintf(stderr, "%d checks failed\n", failures);
-	return failures ? 1 : 0;
+	return check_summary("test_mac");
 }

@@ -6,18 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "proto.h"
-
-static int failures;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
 
 /* Parses s; returns 0/-1 and leaves the error class in *class. */
 static int parse(const char *s, struct lt_request *req, struct lt_error *err)
@@ -115,7 +105,7 @@ static void test_parse_invalid(void)
 			fprintf(stderr, "case %zu '%s': rc %d class %s\n", i,
 				cases[i].line, rc,
 				err.class ? err.class : "(none)");
-			failures++;
+			check_failures++;
 		}
 		CHECK(strlen(err.message) > 0);
 		lt_request_free(&req);
@@ -308,10 +298,5 @@ int main(void)
 	test_args();
 	test_replies();
 	test_event();
-	if (failures != 0) {
-		fprintf(stderr, "test_proto: %d failure(s)\n", failures);
-		return 1;
-	}
-	printf("test_proto: ok\n");
-	return 0;
+	return check_summary("test_proto");
 }

@@ -17,18 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
+#include "loop_util.h"
 #include "spawn.h"
-
-static int failures;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                              \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
 
 static struct event_base *base;
 
@@ -60,13 +51,6 @@ static void on_run_cb(void *arg, int wstatus, const char *out,
 	snprintf(r->err, sizeof(r->err), "%s", errtext);
 }
 
-/* Runs the loop until *count reaches want (the alarm catches a hang). */
-static void loop_until(int *count, int want)
-{
-	while (*count < want)
-		event_base_loop(base, EVLOOP_ONCE);
-}
-
 static struct result run_argv(char *const *argv, char *const *env,
 			      const char *netns, unsigned timeout_ms)
 {
@@ -80,11 +64,11 @@ static struct result run_argv(char *const *argv, char *const *env,
 	if (!run) {
 		fprintf(stderr, "spawn_run %s: %s\n", argv[0], err);
 		free(err);
-		failures++;
+		check_failures++;
 		r.wstatus = -1;
 		return r;
 	}
-	loop_until(&r.finished, 1);
+	loop_until(base, &r.finished, 1);
 	return r;
 }
 
@@ -151,7 +135,7 @@ static void test_signal_death_and_kill(void)
 		usleep(10000);
 	CHECK(getpgid(pid) == pid);
 	CHECK(spawn_child_kill(c, SIGTERM) == 0);
-	loop_until(&s.finished, 1);
+	loop_until(base, &s.finished, 1);
 	CHECK(s.pid == pid);
 	CHECK(WIFSIGNALED(s.wstatus) && WTERMSIG(s.wstatus) == SIGTERM);
 
@@ -166,7 +150,7 @@ static void test_signal_death_and_kill(void)
 	usleep(100000); /* let sh fork its background sleep */
 	pid = spawn_child_pid(c);
 	CHECK(spawn_child_kill_group(c, SIGKILL) == 0);
-	loop_until(&g.finished, 1);
+	loop_until(base, &g.finished, 1);
 	CHECK(WIFSIGNALED(g.wstatus) && WTERMSIG(g.wstatus) == SIGKILL);
 	for (int i = 0; i < 100 && group_members(pid) > 0; i++)
 		usleep(10000);
@@ -246,7 +230,7 @@ static void test_log_redirection(const char *dir)
 	struct spawn_opts opts = {.argv = argv, .log_path = path};
 	char *err = NULL;
 	CHECK(spawn_start(base, &opts, on_exit_cb, &r, &err) != NULL);
-	loop_until(&r.finished, 1);
+	loop_until(base, &r.finished, 1);
 	fd = open(path, O_RDONLY);
 	CHECK(fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0);
 	close(fd);
@@ -392,7 +376,5 @@ int main(void)
 	unlink(log);
 	rmdir(dir);
 	event_base_free(base);
-	if (failures)
-		fprintf(stderr, "%d checks failed\n", failures);
-	return failures ? 1 : 0;
+	return check_summary("test_spawn");
 }
