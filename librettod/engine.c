@@ -159,6 +159,7 @@ static void domain_free(struct domain *d)
 		if (d->vf >= 0)
 			dep->vf_owner[d->vf][0] = '\0';
 	}
+	domain_boot_resolve(d, ECANCELED, "domain freed");
 	argv_free(d->argv);
 	argv_free(d->envp);
 	argv_free(d->spec.argv);
@@ -658,6 +659,17 @@ static void on_domain_exited(void *arg, struct be_domain *bd, int wstatus)
 		 d->be.name, WIFEXITED(wstatus) ? "status" : "signal",
 		 WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus));
 	engine_emit(d->dep->engine, LT_EV_DOMAIN_EXIT, data);
+	if (d->boot_done != NULL) {
+		char why[96];
+
+		if (WIFEXITED(wstatus))
+			snprintf(why, sizeof(why), "exited with status %d",
+				 WEXITSTATUS(wstatus));
+		else
+			snprintf(why, sizeof(why), "killed by signal %d",
+				 WTERMSIG(wstatus));
+		domain_boot_resolve(d, ECHILD, why);
+	}
 	/* While stopping, the exit is the stop itself. */
 	if (d->state != DOM_STOPPING && d->state != DOM_GONE)
 		domain_set_state(d, failed ? DOM_FAILED : DOM_EXITED);

@@ -52,6 +52,10 @@ struct domain {
 	int wstatus;
 	char *guest_state; /* last guest/state read from xenstore */
 	struct lt_xs_watch *guest_watch;
+	/* A RUN step waits for the guest to say it is up (boot.c). */
+	lt_done_fn boot_done;
+	void *boot_arg;
+	struct event *boot_timer;
 	char **argv;		/* owned; be.argv points here */
 	char **envp;		/* owned; be.envp points here */
 	struct lt_ippool *pool; /* the pool ip came from, when pool_ip */
@@ -118,6 +122,13 @@ int engine_status(struct engine *e, const char *dep, const char *dom,
 
 /* Emits an event to control subscribers (data owned). */
 void engine_emit(struct engine *e, const char *event, struct json_object *data);
+
+/* Calls done once the guest's guest/state says ready (0), says error, or
+ * the domain exits, or timeout_ms passes (an errno and a message). */
+void domain_boot_wait(struct domain *d, unsigned timeout_ms, lt_done_fn done,
+		      void *arg);
+/* Ends a boot wait, if one is pending, with err and msg. */
+void domain_boot_resolve(struct domain *d, int err, const char *msg);
 
 const char *domain_state_name(enum domain_state s);
 void domain_set_state(struct domain *d, enum domain_state s);

@@ -20,6 +20,9 @@ struct op_runtime {
 	const struct step *current;
 };
 
+/* How long a domain's guest may take to report ready. */
+#define OP_BOOT_TIMEOUT_MS 10000
+
 static const char *const step_names[] = {
     [STEP_SETUP] = "setup",	[STEP_TEARDOWN] = "teardown",
     [STEP_CREATE] = "create",	[STEP_RUN] = "run",
@@ -134,7 +137,7 @@ static void op_failed(struct op *op, const struct step *s, const char *why)
 
 	snprintf(where, sizeof(where), "%s%s%s", step_names[s->kind],
 		 s->dom ? " " : "", s->dom ? s->dom->be.name : "");
-	op_progress(op, s, "%s failed: %s", where, why);
+	op_progress(op, s, "failed: %s", why);
 	if (op->rolling_back) {
 		log_err("op %u: undo step %s failed: %s; going on", op->id,
 			where, why);
@@ -217,6 +220,19 @@ static void op_step_done(void *arg, int err, const char *msg)
 	op_schedule(op);
 }
 
+/* The domain's program started: now wait for its guest to be ready. */
+static void op_run_started(void *arg, int err, const char *msg)
+{
+	struct op *op = arg;
+
+	if (err != 0) {
+		op_step_done(op, err, msg);
+		return;
+	}
+	domain_boot_wait(rt(op)->current->dom, OP_BOOT_TIMEOUT_MS, op_step_done,
+			 op);
+}
+
 /* Starts the backend call of step s; returns -1 with *why on a failure to
  * even begin. */
 static int step_begin(struct op *op, const struct step *s, char **why)
@@ -236,6 +252,10 @@ static int step_begin(struct op *op, const struct step *s, char **why)
 		return be->ops->deployment_teardown(be, &op->dep->be,
 						    op_step_done, op, why);
 	case STEP_CREATE:
+		/* A domain re-created by an undo starts from a clean slate. */
+		free(d->guest_state);
+		d->guest_state = NULL;
+		d->exited = 0;
 		domain_set_state(d, DOM_CREATING);
 		return be->ops->domain_create(be, &d->be, op_step_done, op,
 					      why);
@@ -245,7 +265,7 @@ static int step_begin(struct op *op, const struct step *s, char **why)
 			return -1;
 		}
 		domain_set_state(d, DOM_STARTING);
-		return be->ops->domain_run(be, &d->be, op_step_done, op, why);
+		return be->ops->domain_run(be, &d->be, op_run_started, op, why);
 	case STEP_DESTROY:
 		domain_set_state(d, DOM_STOPPING);
 		xs_layout_domain_unwatch(e->xs, d);

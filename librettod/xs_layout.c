@@ -170,6 +170,10 @@ static void guest_state_changed(void *arg, const char *path)
 	}
 	free(d->guest_state);
 	d->guest_state = state;
+	if (strcmp(state, LT_GUEST_READY) == 0)
+		domain_boot_resolve(d, 0, NULL);
+	else if (strcmp(state, LT_GUEST_ERROR) == 0)
+		domain_boot_resolve(d, EIO, "the guest reported an error");
 
 	struct json_object *data = json_object_new_object();
 	json_object_object_add(data, "deployment",

@@ -8,6 +8,7 @@
  * the supervision part that the control plane needs now.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +38,8 @@ int main(int argc, char **argv)
 {
 	struct guest_xs gx;
 	struct sigaction sa = {.sa_handler = on_signal};
-	sigset_t none;
-	int status, first = 1;
+	int status, first = 1, exec_pipe[2], exec_errno;
+	ssize_t n;
 	pid_t app;
 
 	if (argc >= 2 && strcmp(argv[1], "--") == 0)
@@ -51,10 +52,17 @@ int main(int argc, char **argv)
 		return 1;
 	guest_xs_write(&gx, LT_XS_GUEST_STATE, LT_GUEST_BOOTING);
 
-	sigemptyset(&none);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* A close-on-exec pipe tells whether exec worked: it closes with
+	 * no data on success, carries errno on failure. Only then is the
+	 * guest "ready" -- librettod waits for that to call a domain up. */
+	if (pipe2(exec_pipe, O_CLOEXEC) < 0) {
+		perror("libretto-agent: pipe2");
+		guest_xs_write(&gx, LT_XS_GUEST_STATE, LT_GUEST_ERROR);
+		return 1;
+	}
 	app = fork();
 	if (app < 0) {
 		perror("libretto-agent: fork");
@@ -62,15 +70,29 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (app == 0) {
+		int err;
+
+		close(exec_pipe[0]);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		execvp(argv[first], argv + first);
+		err = errno;
 		fprintf(stderr, "libretto-agent: cannot run %s: %s\n",
-			argv[first], strerror(errno));
+			argv[first], strerror(err));
+		/* If the parent is gone there is no one to tell. */
+		ssize_t told = write(exec_pipe[1], &err, sizeof(err));
+		(void)told;
 		_exit(127);
 	}
-	guest_xs_write(&gx, LT_XS_GUEST_STATE, LT_GUEST_READY);
+	close(exec_pipe[1]);
+	exec_errno = 0;
+	while ((n = read(exec_pipe[0], &exec_errno, sizeof(exec_errno))) < 0 &&
+	       errno == EINTR)
+		;
+	close(exec_pipe[0]);
+	guest_xs_write(&gx, LT_XS_GUEST_STATE,
+		       n > 0 ? LT_GUEST_ERROR : LT_GUEST_READY);
 
 	for (;;) {
 		pid_t r = waitpid(app, &status, 0);

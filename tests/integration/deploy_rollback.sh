@@ -22,7 +22,7 @@ it_check "no pool or portmap left" bash -c \
   "! XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-exists /libretto/pool/$IT_DEP && ! XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-exists /libretto/portmap/$IT_DEP"
 
 good=$(it_deployment)
-ctl deploy "$good" >/dev/null || it_fail "good deploy"
+it_deploy "$good"
 before=$(it_status_json "$IT_DEP" | jq -c '[.deployments[0].domains[] | {name, domid, pid, state, ip}]')
 # Same file plus a broken app: the redeploy fails and is undone.
 { cat "$good"; printf '  - name: broken\n    mode: dynamic\n    command: [/nonexistent/program]\n'; } >"$IT_TMP/plus.yaml"

@@ -6,9 +6,7 @@
 it_start_daemon
 file=$(it_deployment)
 
-out=$(ctl deploy "$file" 2>&1); rc=$?
-it_check "deploy exits 0" [ $rc -eq 0 ]
-echo "$out" | sed 's/^/    /'
+it_deploy "$file"
 
 st=$(it_status_json "$IT_DEP")
 dep=$(echo "$st" | jq -c --arg d "$IT_DEP" '.deployments[] | select(.name == $d)')

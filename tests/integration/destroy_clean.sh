@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 it_start_daemon
 links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
-ctl deploy "$(it_deployment)" >/dev/null || it_fail "deploy"
+it_deploy "$(it_deployment)"
 st=$(it_status_json "$IT_DEP")
 domids=$(echo "$st" | jq -r '.deployments[0].domains[].domid')
 pids=$(for ns in $(ip netns list | awk '{print $1}' | grep "^lt-$IT_DEP-"); do ip netns pids "$ns"; done)

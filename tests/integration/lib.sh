@@ -78,7 +78,19 @@ it_xs() { XENSTORED_PATH=$IT_RUN/xenstored/socket "$@"; }
 # it_deployment [apps-yaml]: writes a deployment file for $IT_DEP on a
 # subnet of its own and prints its path. The default apps are the demo's.
 it_deployment() {
-  local file=$IT_TMP/$IT_DEP.yaml net=$(( $$ % 200 + 20 ))
+  local file=$IT_TMP/$IT_DEP.yaml net=$(( $$ % 200 + 20 )) apps=${1:-}
+  if [ -z "$apps" ]; then
+    apps="  - name: web
+    mode: server
+    command: [nginx, -g, 'daemon off;']
+    ports: [tcp/80]
+  - name: cache
+    mode: dynamic
+    command: [redis-server, --save, '', --appendonly, 'no']
+  - name: kv
+    mode: direct
+    command: [memcached, -u, nobody]"
+  fi
   cat >"$file" <<YAML
 name: $IT_DEP
 network:
@@ -92,18 +104,19 @@ server:
   memory: 256M
   vcpus: 1
 apps:
-${1:-  - name: web
-    mode: server
-    command: [nginx, -g, "daemon off; pid $IT_TMP/nginx.pid;"]
-    ports: [tcp/80]
-  - name: cache
-    mode: dynamic
-    command: [redis-server, --save, "", --appendonly, "no"]
-  - name: kv
-    mode: direct
-    command: [memcached, -u, nobody]}
+$apps
 YAML
   echo "$file"
+}
+
+# it_deploy FILE: deploys, and ends the test when that fails (nothing else
+# can be checked then).
+it_deploy() {
+  local out
+  if ! out=$(ctl deploy "$1" 2>&1); then
+    it_fail "deploy $1"; echo "$out"; exit 1
+  fi
+  printf '%s\n' "$out" | sed 's/^/    /'
 }
 
 # it_wait_for SECONDS command...: polls every 50 ms.
