@@ -6,11 +6,8 @@ it_start_daemon
 it_deploy "$(it_deployment)"
 
 # Two independent subscribers on raw connections.
-for i in 1 2; do
-  { echo '{"id":1,"cmd":"subscribe"}'; sleep 30; } |
-    socat -t 30 - "UNIX-CONNECT:$IT_SOCK" >"$IT_TMP/events$i" &
-  IT_BG_PIDS+=($!)
-done
+it_subscribe "$IT_TMP/events1"
+it_subscribe "$IT_TMP/events2"
 it_check "both subscribers are subscribed" it_wait_for 3 bash -c \
   "grep -q '\"ok\":true' $IT_TMP/events1 && grep -q '\"ok\":true' $IT_TMP/events2"
 

@@ -135,6 +135,19 @@ it_request() {
   { printf '%s\n' "$@"; sleep 0.5; } | socat -t 2 - "UNIX-CONNECT:$IT_SOCK" | tail -n +2
 }
 
+# it_subscribe FILE: a raw subscriber whose every line goes to FILE, until
+# the test ends. Nothing of it holds the test's output open.
+it_subscribe() {
+  local sleeper
+  sleep 300 >/dev/null 2>&1 &
+  sleeper=$!
+  IT_BG_PIDS+=("$sleeper")
+  { echo '{"id":1,"cmd":"subscribe"}'
+    while kill -0 "$sleeper" 2>/dev/null; do sleep 0.2; done; } 2>/dev/null |
+    socat -t 1 - "UNIX-CONNECT:$IT_SOCK" >"$1" 2>/dev/null &
+  IT_BG_PIDS+=($!)
+}
+
 it_status_json() { ctl status --json "$@"; }
 
 it_pass() {
