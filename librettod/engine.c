@@ -632,6 +632,24 @@ int engine_destroy(struct engine *e, const char *name,
 
 /* --- backend events ------------------------------------------------------- */
 
+void wstatus_to_json(struct json_object *o, int wstatus)
+{
+	char name[16];
+
+	if (WIFEXITED(wstatus)) {
+		json_object_object_add(
+		    o, "exit_code", json_object_new_int(WEXITSTATUS(wstatus)));
+	} else if (WIFSIGNALED(wstatus)) {
+		const char *abbrev = sigabbrev_np(WTERMSIG(wstatus));
+
+		snprintf(name, sizeof(name), "SIG%s", abbrev ? abbrev : "?");
+		json_object_object_add(o, "signal",
+				       json_object_new_int(WTERMSIG(wstatus)));
+		json_object_object_add(o, "signal_name",
+				       json_object_new_string(name));
+	}
+}
+
 static void on_domain_exited(void *arg, struct be_domain *bd, int wstatus)
 {
 	struct domain *d =
@@ -647,14 +665,7 @@ static void on_domain_exited(void *arg, struct be_domain *bd, int wstatus)
 	json_object_object_add(data, "domain",
 			       json_object_new_string(d->be.name));
 	json_object_object_add(data, "domid", json_object_new_int64(d->domid));
-	if (WIFEXITED(wstatus))
-		json_object_object_add(
-		    data, "exit_code",
-		    json_object_new_int(WEXITSTATUS(wstatus)));
-	else if (WIFSIGNALED(wstatus))
-		json_object_object_add(
-		    data, "signal",
-		    json_object_new_string(strsignal(WTERMSIG(wstatus))));
+	wstatus_to_json(data, wstatus);
 	log_warn("domain %u (%s/%s) exited: %s %d", d->domid, d->dep->name,
 		 d->be.name, WIFEXITED(wstatus) ? "status" : "signal",
 		 WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus));

@@ -130,6 +130,9 @@ void domain_boot_wait(struct domain *d, unsigned timeout_ms, lt_done_fn done,
 /* Ends a boot wait, if one is pending, with err and msg. */
 void domain_boot_resolve(struct domain *d, int err, const char *msg);
 
+/* Adds "exit_code", or "signal" and "signal_name", for a waitpid status. */
+void wstatus_to_json(struct json_object *o, int wstatus);
+
 const char *domain_state_name(enum domain_state s);
 void domain_set_state(struct domain *d, enum domain_state s);
 

@@ -60,14 +60,7 @@ static struct json_object *domain_json(struct engine *e, struct domain *d)
 	if (d->exited) {
 		struct json_object *x = json_object_new_object();
 
-		if (WIFEXITED(d->wstatus))
-			json_object_object_add(
-			    x, "exit_code",
-			    json_object_new_int(WEXITSTATUS(d->wstatus)));
-		else if (WIFSIGNALED(d->wstatus))
-			json_object_object_add(x, "signal",
-					       json_object_new_string(strsignal(
-						   WTERMSIG(d->wstatus))));
+		wstatus_to_json(x, d->wstatus);
 		json_object_object_add(o, "exit", x);
 	} else {
 		json_object_object_add(o, "exit", NULL);

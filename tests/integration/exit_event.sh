@@ -28,7 +28,7 @@ elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 it_log "reported after ${elapsed_ms} ms"
 ev=$(jq -c 'select(.event == "domain-exit")' "$IT_TMP/events1" | head -n 1)
 echo "    $ev"
-it_check "the event says the app was killed" bash -c "echo '$ev' | jq -e '.data.signal | test(\"Killed\")' >/dev/null"
+it_check "the event says the app was killed" bash -c "echo '$ev' | jq -e '.data.signal == 9 and .data.signal_name == \"SIGKILL\"' >/dev/null"
 it_check "the event carries a timestamp" bash -c "echo '$ev' | jq -e '.ts | test(\"Z$\")' >/dev/null"
 it_check "the other apps still run" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK status $IT_DEP --json | jq -e '[.deployments[0].domains[] | select(.name != \"cache\") | .state] | all(. == \"running\")' >/dev/null"
