@@ -6,14 +6,39 @@
 #include <string.h>
 #include <time.h>
 
+/*
+ * A message cut at its buffer's end may end inside a multi-byte UTF-8
+ * character (a quoted key, say); drop that partial character so the reply
+ * stays valid UTF-8.
+ */
+static void utf8_drop_partial_tail(char *s, size_t len)
+{
+	size_t start = len, need;
+	unsigned char lead;
+
+	/* Back over continuation bytes (10xxxxxx) to the character's lead. */
+	while (start > 0 && len - start < 4 &&
+	       ((unsigned char)s[start - 1] & 0xc0) == 0x80)
+		start--;
+	if (start == 0)
+		return;
+	lead = (unsigned char)s[start - 1];
+	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+	if (len - (start - 1) < need)
+		s[start - 1] = '\0';
+}
+
 void lt_error_set(struct lt_error *e, const char *class, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
 	e->class = class;
 	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	n = vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof(e->message))
+		utf8_drop_partial_tail(e->message, sizeof(e->message) - 1);
 }
 
 void lt_error_set_data(struct lt_error *e, struct json_object *data)
