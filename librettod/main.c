@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "log.h"
 #include "sd_notify.h"
+#include "util.h"
 #include <libretto/protocol.h>
 #include <libretto/version.h>
 
@@ -202,29 +203,6 @@ static int parse_args(int argc, char **argv, struct daemon_config *cfg,
 	return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 static void daemon_stopped(void *arg)
 {
 	struct daemon *d = arg;
@@ -302,8 +280,8 @@ int main(int argc, char **argv)
 				"namespaces, links and domains)\n");
 		return 1;
 	}
-	if (mkdir_p(d.cfg.state_dir, 0700) < 0 ||
-	    mkdir_p(d.cfg.run_dir, 0755) < 0) {
+	if (lt_mkdir_p(d.cfg.state_dir, 0700) < 0 ||
+	    lt_mkdir_p(d.cfg.run_dir, 0755) < 0) {
 		fprintf(stderr, "librettod: cannot create %s or %s: %s\n",
 			d.cfg.state_dir, d.cfg.run_dir, strerror(errno));
 		return 1;

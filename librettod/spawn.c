@@ -1,4 +1,5 @@
 #include "spawn.h"
+#include "util.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -21,20 +22,6 @@ struct spawn_child {
 	spawn_exit_fn on_exit;
 	void *arg;
 };
-
-static char *spawn_strdupf(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-static char *spawn_strdupf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
 
 static int sys_pidfd_open(pid_t pid)
 {
@@ -92,7 +79,7 @@ static char *resolve_command(const char *name, char **env, char **err)
 	while (*path) {
 		size_t len = strcspn(path, ":");
 		char *candidate =
-		    spawn_strdupf("%.*s/%s", (int)len, len ? path : ".", name);
+		    lt_strdupf("%.*s/%s", (int)len, len ? path : ".", name);
 		if (!candidate)
 			break;
 		if (access(candidate, X_OK) == 0)
@@ -102,7 +89,7 @@ static char *resolve_command(const char *name, char **env, char **err)
 		if (*path == ':')
 			path++;
 	}
-	*err = spawn_strdupf("%s: command not found in PATH", name);
+	*err = lt_strdupf("%s: command not found in PATH", name);
 	return NULL;
 }
 
@@ -201,21 +188,21 @@ static struct spawn_child *spawn_fds(struct event_base *base,
 		goto out;
 	child->pid = fork();
 	if (child->pid < 0) {
-		*err = spawn_strdupf("fork for %s: %s", path, strerror(errno));
+		*err = lt_strdupf("fork for %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (child->pid == 0)
 		child_exec(opts, path, env, fds);
 	child->pidfd = sys_pidfd_open(child->pid);
 	if (child->pidfd < 0) {
-		*err = spawn_strdupf("pidfd_open (Linux >= 5.3 needed): %s",
-				     strerror(errno));
+		*err = lt_strdupf("pidfd_open (Linux >= 5.3 needed): %s",
+				  strerror(errno));
 		goto kill_child;
 	}
 	child->ev = event_new(base, child->pidfd, EV_READ | EV_PERSIST,
 			      child_exited, child);
 	if (!child->ev || event_add(child->ev, NULL) < 0) {
-		*err = spawn_strdupf("cannot watch child %s", path);
+		*err = lt_strdupf("cannot watch child %s", path);
 		goto kill_child;
 	}
 	goto out;
@@ -226,7 +213,7 @@ kill_child:
 	waitpid(child->pid, NULL, 0);
 	goto out;
 nomem:
-	*err = spawn_strdupf("out of memory");
+	*err = lt_strdupf("out of memory");
 out:
 	free(env);
 	free(path);
@@ -253,9 +240,9 @@ struct spawn_child *spawn_start(struct event_base *base,
 	fds[1] =
 	    open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (fds[0] < 0 || fds[1] < 0) {
-		*err = spawn_strdupf("open %s: %s",
-				     fds[0] < 0 ? "/dev/null" : out_path,
-				     strerror(errno));
+		*err = lt_strdupf("open %s: %s",
+				  fds[0] < 0 ? "/dev/null" : out_path,
+				  strerror(errno));
 		goto out;
 	}
 	fds[2] = fds[1];
@@ -435,7 +422,7 @@ struct spawn_run *spawn_run(struct event_base *base,
 
 	*err = NULL;
 	if (!run) {
-		*err = spawn_strdupf("out of memory");
+		*err = lt_strdupf("out of memory");
 		goto out;
 	}
 	run->out.fd = run->err.fd = -1;
@@ -445,8 +432,8 @@ struct spawn_run *spawn_run(struct event_base *base,
 	fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fds[0] < 0 || capture_open(base, &run->out, &fds[1]) < 0 ||
 	    capture_open(base, &run->err, &fds[2]) < 0) {
-		*err = spawn_strdupf("cannot set up %s: %s", opts->argv[0],
-				     strerror(errno));
+		*err = lt_strdupf("cannot set up %s: %s", opts->argv[0],
+				  strerror(errno));
 		goto out;
 	}
 	if (timeout_ms) {
@@ -454,7 +441,7 @@ struct spawn_run *spawn_run(struct event_base *base,
 				     (timeout_ms % 1000) * 1000};
 		run->timer = evtimer_new(base, run_timeout, run);
 		if (!run->timer || evtimer_add(run->timer, &tv) < 0) {
-			*err = spawn_strdupf("cannot arm a timer");
+			*err = lt_strdupf("cannot arm a timer");
 			goto out;
 		}
 	}

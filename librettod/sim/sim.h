@@ -18,6 +18,7 @@
 #include <sys/un.h>
 
 #include "backend.h"
+#include "util.h"
 
 struct spawn_child;
 struct sim_steps;
@@ -128,7 +129,5 @@ void sim_domain_release_all(struct sim_backend *sim);
 /* 0 when all SIM_DOMID_LIMIT - 1 are in use. */
 unsigned sim_domid_alloc(struct sim_backend *sim);
 void sim_domid_release(struct sim_backend *sim, unsigned domid);
-/* malloc'd printf, NULL on allocation failure. */
-char *sim_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -5,18 +5,6 @@
 
 #include "sim.h"
 
-char *sim_strdupf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 /* As Xen does: counting up and wrapping, so that a domid just freed is not
  * handed out again at once, and never one still in use. */
 unsigned sim_domid_alloc(struct sim_backend *sim)
@@ -43,7 +31,7 @@ static int sim_init(struct backend *be, lt_done_fn done, void *arg, char **err)
 	struct sim_backend *sim = calloc(1, sizeof(*sim));
 
 	if (!sim) {
-		*err = sim_strdupf("out of memory");
+		*err = lt_strdupf("out of memory");
 		return -1;
 	}
 	sim->be = be;

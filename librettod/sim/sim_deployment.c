@@ -63,9 +63,9 @@ static int busy(struct sim_deployment *sd, char **err)
 {
 	if (!sd->steps && !sd->reaper)
 		return 0;
-	*err = sim_strdupf("deployment %s: the sim backend is still working "
-			   "on it",
-			   sd->dep->name);
+	*err = lt_strdupf("deployment %s: the sim backend is still working "
+			  "on it",
+			  sd->dep->name);
 	return 1;
 }
 
@@ -91,15 +91,15 @@ int sim_deployment_setup(struct backend *be, struct be_deployment *dep,
 	char what[64], addr[INET_ADDRSTRLEN + 8];
 
 	if (!sd) {
-		*err = sim_strdupf("out of memory");
+		*err = lt_strdupf("out of memory");
 		return -1;
 	}
 	if (busy(sd, err))
 		return -1;
 	if (!strcmp(net->nic, SIM_PEER_LINK) || !strcmp(net->nic, "lo")) {
-		*err = sim_strdupf("deployment %s: network.nic '%s' is a name "
-				   "the sim uses for itself; choose another",
-				   dep->name, net->nic);
+		*err = lt_strdupf("deployment %s: network.nic '%s' is a name "
+				  "the sim uses for itself; choose another",
+				  dep->name, net->nic);
 		return -1;
 	}
 	inet_ntop(AF_INET, &net->gateway, addr, INET_ADDRSTRLEN);
@@ -108,7 +108,7 @@ int sim_deployment_setup(struct backend *be, struct be_deployment *dep,
 	snprintf(what, sizeof(what), "peer namespace %s", sd->peer.name);
 	sd->steps = sim_steps_new(be->base, what);
 	if (!sd->steps) {
-		*err = sim_strdupf("out of memory");
+		*err = lt_strdupf("out of memory");
 		return -1;
 	}
 	/* An existing peer namespace is this deployment's, kept while the
@@ -160,7 +160,7 @@ int sim_deployment_teardown(struct backend *be, struct be_deployment *dep,
 	struct sim_deployment *sd = sim_deployment_get(be->priv, dep);
 
 	if (!sd) {
-		*err = sim_strdupf("out of memory");
+		*err = lt_strdupf("out of memory");
 		return -1;
 	}
 	if (busy(sd, err))
@@ -171,7 +171,7 @@ int sim_deployment_teardown(struct backend *be, struct be_deployment *dep,
 	sd->reaper = sim_reaper_start(be->base, &sd->peer, SIM_GRACE_MS,
 				      SIM_GIVE_UP_MS, teardown_reaped, sd);
 	if (!sd->reaper) {
-		*err = sim_strdupf("out of memory");
+		*err = lt_strdupf("out of memory");
 		return -1;
 	}
 	return 0;

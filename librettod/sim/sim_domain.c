@@ -85,8 +85,8 @@ static int busy(struct sim_domain *sd, char **err)
 
 	if (sd->op == OP_NONE)
 		return 0;
-	*err = sim_strdupf("domain %s: a %s is still in flight", sd->ns.name,
-			   names[sd->op]);
+	*err = lt_strdupf("domain %s: a %s is still in flight", sd->ns.name,
+			  names[sd->op]);
 	return 1;
 }
 
@@ -214,7 +214,7 @@ int sim_domain_destroy(struct backend *be, struct be_domain *dom,
 	/* Never made by this daemon (or its create undid itself): whatever
 	 * carries its names is removed all the same. */
 	if (!sd && !(sd = sim_domain_new(be->priv, dom))) {
-		*err = sim_strdupf("out of memory");
+		*err = lt_strdupf("out of memory");
 		return -1;
 	}
 	if (busy(sd, err))
@@ -228,7 +228,7 @@ int sim_domain_destroy(struct backend *be, struct be_domain *dom,
 				      SIM_GIVE_UP_MS, destroy_reaped, sd);
 	if (!sd->reaper) {
 		sd->op = OP_NONE;
-		*err = sim_strdupf("domain %s: out of memory", sd->ns.name);
+		*err = lt_strdupf("domain %s: out of memory", sd->ns.name);
 		return -1;
 	}
 	return 0;
@@ -265,17 +265,17 @@ int sim_domain_create(struct backend *be, struct be_domain *dom,
 	sim_netns_init(&ns, dom->deployment->name, dom->name);
 	sim_deployment_peer(dom->deployment, &peer);
 	if (dom->priv) {
-		*err = sim_strdupf("domain %s: already created", ns.name);
+		*err = lt_strdupf("domain %s: already created", ns.name);
 		return -1;
 	}
 	if (!dom->is_server && !strcmp(ns.name, peer.name)) {
-		*err = sim_strdupf("domain %s: the name 'peer' is taken by the "
-				   "sim's peer namespace; rename the app",
-				   dom->name);
+		*err = lt_strdupf("domain %s: the name 'peer' is taken by the "
+				  "sim's peer namespace; rename the app",
+				  dom->name);
 		return -1;
 	}
 	if (sim_netns_exists(&ns)) {
-		*err = sim_strdupf(
+		*err = lt_strdupf(
 		    "namespace %s already exists (left from an earlier run, or "
 		    "another deployment's; destroying this domain removes it)",
 		    ns.name);
@@ -285,7 +285,7 @@ int sim_domain_create(struct backend *be, struct be_domain *dom,
 		goto nomem;
 	sd->domid = sim_domid_alloc(sim);
 	if (!sd->domid) {
-		*err = sim_strdupf("domain %s: no free domid", ns.name);
+		*err = lt_strdupf("domain %s: no free domid", ns.name);
 		goto fail;
 	}
 	snprintf(what, sizeof(what), "domain %s", ns.name);
@@ -309,7 +309,7 @@ int sim_domain_create(struct backend *be, struct be_domain *dom,
 	}
 	return 0;
 nomem:
-	*err = sim_strdupf("domain %s: out of memory", ns.name);
+	*err = lt_strdupf("domain %s: out of memory", ns.name);
 fail:
 	if (sd) {
 		if (sd->domid)
@@ -380,7 +380,7 @@ static int mkdir_logs(const char *state_dir, char **err)
 	snprintf(path, sizeof(path), "%s/logs", state_dir);
 	if ((mkdir(state_dir, 0755) < 0 && errno != EEXIST) ||
 	    (mkdir(path, 0750) < 0 && errno != EEXIST)) {
-		*err = sim_strdupf("mkdir %s: %s", path, strerror(errno));
+		*err = lt_strdupf("mkdir %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -410,9 +410,9 @@ static char **domain_env(struct sim_domain *sd)
 	char **env = calloc(n + 3, sizeof(*env));
 	if (!env)
 		return NULL;
-	env[0] = sim_strdupf("%s=%u", LT_ENV_DOMID, sd->domid);
-	env[1] = sim_strdupf("%s=%s", LT_ENV_XS_PATH,
-			     sim_xenstored_socket(sd->sim->xsd));
+	env[0] = lt_strdupf("%s=%u", LT_ENV_DOMID, sd->domid);
+	env[1] = lt_strdupf("%s=%s", LT_ENV_XS_PATH,
+			    sim_xenstored_socket(sd->sim->xsd));
 	/* The engine's entries come last, so they win over ours. */
 	for (size_t i = 0; i < n; i++)
 		env[2 + i] = sd->dom->envp[i];
@@ -434,17 +434,17 @@ int sim_domain_run(struct backend *be, struct be_domain *dom, lt_done_fn done,
 	int rc = -1;
 
 	if (!sd) {
-		*err = sim_strdupf("domain %s: run before create", dom->name);
+		*err = lt_strdupf("domain %s: run before create", dom->name);
 		return -1;
 	}
 	if (busy(sd, err))
 		return -1;
 	if (sd->main || sd->exit_reaper) {
-		*err = sim_strdupf("domain %s: already running", sd->ns.name);
+		*err = lt_strdupf("domain %s: already running", sd->ns.name);
 		return -1;
 	}
 	if (!dom->argv || !dom->argv[0]) {
-		*err = sim_strdupf("domain %s: no command", sd->ns.name);
+		*err = lt_strdupf("domain %s: no command", sd->ns.name);
 		return -1;
 	}
 	if (mkdir_logs(be->cfg->state_dir, err) < 0)
@@ -452,7 +452,7 @@ int sim_domain_run(struct backend *be, struct be_domain *dom, lt_done_fn done,
 	if (!(env = domain_env(sd)) ||
 	    (!sd->defer &&
 	     !(sd->defer = evtimer_new(be->base, run_reported, sd)))) {
-		*err = sim_strdupf("domain %s: out of memory", sd->ns.name);
+		*err = lt_strdupf("domain %s: out of memory", sd->ns.name);
 		goto out;
 	}
 	log_banner(sd);
@@ -464,7 +464,7 @@ int sim_domain_run(struct backend *be, struct be_domain *dom, lt_done_fn done,
 	char *why = NULL;
 	sd->main = spawn_start(be->base, &opts, main_exited, sd, &why);
 	if (!sd->main) {
-		*err = sim_strdupf("domain %s: %s", sd->ns.name, why);
+		*err = lt_strdupf("domain %s: %s", sd->ns.name, why);
 		free(why);
 		goto out;
 	}

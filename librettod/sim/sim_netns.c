@@ -40,13 +40,13 @@ int sim_netns_delete(const struct sim_netns *ns, char **err)
 	/* EINVAL: not a mount point (a half-made namespace file). */
 	if (umount2(ns->path, MNT_DETACH) < 0 && errno != EINVAL &&
 	    errno != ENOENT) {
-		*err = sim_strdupf("namespace %s: umount %s: %s", ns->name,
-				   ns->path, strerror(errno));
+		*err = lt_strdupf("namespace %s: umount %s: %s", ns->name,
+				  ns->path, strerror(errno));
 		return -1;
 	}
 	if (unlink(ns->path) < 0 && errno != ENOENT) {
-		*err = sim_strdupf("namespace %s: unlink %s: %s", ns->name,
-				   ns->path, strerror(errno));
+		*err = lt_strdupf("namespace %s: unlink %s: %s", ns->name,
+				  ns->path, strerror(errno));
 		return -1;
 	}
 	return 0;

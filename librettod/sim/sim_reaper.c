@@ -152,8 +152,8 @@ static void reaper_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	int count = r->have_ns ? scan_ns(r->dev, r->ino, visit_process, r) : 0;
 	if (count < 0) {
-		char *msg = sim_strdupf("namespace %s: cannot scan /proc: %s",
-					r->ns.name, strerror(errno));
+		char *msg = lt_strdupf("namespace %s: cannot scan /proc: %s",
+				       r->ns.name, strerror(errno));
 		reaper_finish(r, -1, msg ? msg : "cannot scan /proc");
 		free(msg);
 		return;
@@ -163,7 +163,7 @@ static void reaper_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (elapsed_ms(&r->started) >= r->give_up_ms) {
-		char *msg = sim_strdupf(
+		char *msg = lt_strdupf(
 		    "namespace %s: %d processes still running %u ms after "
 		    "SIGKILL was sent (stuck in the kernel?)",
 		    r->ns.name, count, r->give_up_ms - r->grace_ms);

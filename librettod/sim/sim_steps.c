@@ -124,9 +124,9 @@ static void step_done(void *arg, int wstatus, const char *out,
 	size_t len = strlen(errtext);
 	while (len && (errtext[len - 1] == '\n' || errtext[len - 1] == ' '))
 		len--;
-	char *msg = sim_strdupf("%s: %s failed (%s)%s%.*s", steps->what,
-				cmd ? cmd : step->argv[0], status,
-				len ? ": " : "", (int)len, errtext);
+	char *msg = lt_strdupf("%s: %s failed (%s)%s%.*s", steps->what,
+			       cmd ? cmd : step->argv[0], status,
+			       len ? ": " : "", (int)len, errtext);
 	steps_finish(steps, -1, msg);
 	free(msg);
 	free(cmd);
@@ -143,7 +143,7 @@ static void steps_next(struct sim_steps *steps)
 	steps->running = spawn_run(steps->base, &opts, SIM_TOOL_TIMEOUT_MS,
 				   step_done, steps, &err);
 	if (!steps->running) {
-		char *msg = sim_strdupf("%s: %s", steps->what, err);
+		char *msg = lt_strdupf("%s: %s", steps->what, err);
 		steps_finish(steps, -1, msg);
 		free(msg);
 	}
@@ -172,7 +172,7 @@ int sim_steps_run(struct sim_steps *steps, lt_done_fn done, void *arg,
 		goto fail;
 	return 0;
 fail:
-	*err = sim_strdupf("%s: out of memory", steps->what);
+	*err = lt_strdupf("%s: out of memory", steps->what);
 	steps_free(steps);
 	return -1;
 }

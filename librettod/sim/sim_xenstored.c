@@ -27,6 +27,7 @@
 #include "log.h"
 #include "sim.h"
 #include "spawn.h"
+#include "util.h"
 
 #define XSD_POLL_MS	10
 #define XSD_READY_MS	5000
@@ -50,27 +51,6 @@ struct sim_xenstored {
 	lt_done_fn done;
 	void *done_arg;
 };
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
 
 static int socket_connect(const char *path)
 {
@@ -162,7 +142,7 @@ static void xsd_died(struct sim_xenstored *xsd, const char *how)
 	char last[512], *msg;
 
 	log_tail(xsd->log_path, last, sizeof(last));
-	msg = sim_strdupf(
+	msg = lt_strdupf(
 	    "xenstored (pid %d) %s%s; its log %s%s%s", (int)xsd->pid, how,
 	    xsd->ready ? "" : " before it answered", xsd->log_path,
 	    last[0] ? " ends with: " : " is empty", last[0] ? last : "");
@@ -222,7 +202,7 @@ static void poll_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	xsd->waited_ms += XSD_POLL_MS;
 	if (xsd->waited_ms >= XSD_READY_MS) {
-		char *msg = sim_strdupf(
+		char *msg = lt_strdupf(
 		    "xenstored (pid %d) did not answer on %s within %u ms; "
 		    "killed it; see %s",
 		    (int)xsd->pid, xsd->socket_path, XSD_READY_MS,
@@ -301,25 +281,25 @@ static int start_xenstored(struct sim_xenstored *xsd, char **err)
 	    "-N", NULL};
 	int rc = -1;
 
-	env[0] = sim_strdupf("XENSTORED_PATH=%s", xsd->socket_path);
-	env[1] = sim_strdupf("XENSTORED_RUNDIR=%s", xsd->dir);
+	env[0] = lt_strdupf("XENSTORED_PATH=%s", xsd->socket_path);
+	env[1] = lt_strdupf("XENSTORED_RUNDIR=%s", xsd->dir);
 	env[2] =
-	    sim_strdupf("LD_PRELOAD=%s/%s", cfg->libexec_dir, XSD_PRELOAD_LIB);
+	    lt_strdupf("LD_PRELOAD=%s/%s", cfg->libexec_dir, XSD_PRELOAD_LIB);
 	if (!env[0] || !env[1] || !env[2]) {
-		*err = sim_strdupf("out of memory");
+		*err = lt_strdupf("out of memory");
 		goto out;
 	}
 	if (access(env[2] + strlen("LD_PRELOAD="), R_OK) < 0) {
-		*err = sim_strdupf("xenstored: preload library %s: %s (built "
-				   "by the libretto-xsd-preload target)",
-				   env[2] + strlen("LD_PRELOAD="),
-				   strerror(errno));
+		*err =
+		    lt_strdupf("xenstored: preload library %s: %s (built "
+			       "by the libretto-xsd-preload target)",
+			       env[2] + strlen("LD_PRELOAD="), strerror(errno));
 		goto out;
 	}
 	/* A socket left by a dead xenstored. */
 	if (unlink(xsd->socket_path) < 0 && errno != ENOENT) {
-		*err = sim_strdupf("xenstored: remove stale %s: %s",
-				   xsd->socket_path, strerror(errno));
+		*err = lt_strdupf("xenstored: remove stale %s: %s",
+				  xsd->socket_path, strerror(errno));
 		goto out;
 	}
 	struct spawn_opts opts = {.argv = argv,
@@ -330,7 +310,7 @@ static int start_xenstored(struct sim_xenstored *xsd, char **err)
 	xsd->child =
 	    spawn_start(xsd->sim->be->base, &opts, child_exited, xsd, &why);
 	if (!xsd->child) {
-		*err = sim_strdupf("xenstored: %s", why);
+		*err = lt_strdupf("xenstored: %s", why);
 		free(why);
 		goto out;
 	}
@@ -352,7 +332,7 @@ int sim_xenstored_start(struct sim_backend *sim, lt_done_fn done, void *arg,
 	struct sim_xenstored *xsd = calloc(1, sizeof(*xsd));
 
 	if (!xsd) {
-		*err = sim_strdupf("out of memory");
+		*err = lt_strdupf("out of memory");
 		return -1;
 	}
 	xsd->sim = sim;
@@ -366,19 +346,19 @@ int sim_xenstored_start(struct sim_backend *sim, lt_done_fn done, void *arg,
 	snprintf(xsd->log_path, sizeof(xsd->log_path),
 		 "%s/xenstored/xenstored.log", cfg->run_dir);
 	if (n >= (int)sizeof(xsd->dir) || m >= (int)sizeof(xsd->socket_path)) {
-		*err = sim_strdupf("xenstored: socket path %s/xenstored/socket "
-				   "is too long for a Unix socket",
-				   cfg->run_dir);
+		*err = lt_strdupf("xenstored: socket path %s/xenstored/socket "
+				  "is too long for a Unix socket",
+				  cfg->run_dir);
 		goto fail;
 	}
-	if (mkdir_p(xsd->dir, 0700) < 0) {
-		*err = sim_strdupf("xenstored: mkdir %s: %s", xsd->dir,
-				   strerror(errno));
+	if (lt_mkdir_p(xsd->dir, 0700) < 0) {
+		*err = lt_strdupf("xenstored: mkdir %s: %s", xsd->dir,
+				  strerror(errno));
 		goto fail;
 	}
 	xsd->poll = evtimer_new(sim->be->base, poll_tick, xsd);
 	if (!xsd->poll) {
-		*err = sim_strdupf("out of memory");
+		*err = lt_strdupf("out of memory");
 		goto fail;
 	}
 	/* Adopted or started, readiness is checked the same way, from the

@@ -1,26 +1,16 @@
-# spawn.{c,h} and the sim backend.  The tests build their sources directly
-# (not through librettod_core) so that they depend only on the files they
-# test.
-set(LIBRETTOD_DIR ${CMAKE_SOURCE_DIR}/librettod)
-
-add_executable(test_spawn ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_spawn.c
-                          ${LIBRETTOD_DIR}/spawn.c)
-target_include_directories(test_spawn PRIVATE ${LIBRETTOD_DIR})
-target_link_libraries(test_spawn PRIVATE PkgConfig::LIBEVENT)
+# spawn.{c,h} and the sim backend, linked with the daemon's own code.
+add_executable(test_spawn ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_spawn.c)
+target_link_libraries(test_spawn PRIVATE librettod_core)
 add_test(NAME spawn COMMAND test_spawn)
 set_tests_properties(spawn PROPERTIES TIMEOUT 90 LABELS unit)
 
-file(GLOB LIBRETTO_SIM_SOURCES CONFIGURE_DEPENDS ${LIBRETTOD_DIR}/sim/*.c)
 add_executable(test_sim_backend
-  ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_sim_backend.c
-  ${LIBRETTO_SIM_SOURCES} ${LIBRETTOD_DIR}/spawn.c ${LIBRETTOD_DIR}/log.c
-  ${LIBRETTOD_DIR}/backend.c ${LIBRETTOD_DIR}/xen/backend_xen.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_sim_backend.c)
 # check.h and loop_util.h live in tests/unit (the unit tests find them
 # beside their sources).
-target_include_directories(test_sim_backend PRIVATE ${LIBRETTOD_DIR}
+target_include_directories(test_sim_backend PRIVATE
                            ${CMAKE_CURRENT_SOURCE_DIR}/unit)
-target_link_libraries(test_sim_backend PRIVATE PkgConfig::LIBEVENT
-                      PkgConfig::JSONC)
+target_link_libraries(test_sim_backend PRIVATE librettod_core)
 # The preload library of the project's own build: xenstored cannot start
 # without it.
 if(TARGET libretto-xsd-preload)
