@@ -717,12 +717,36 @@ struct engine *engine_new(struct event_base *base, struct backend *backend,
 	return e;
 }
 
+/*
+ * An adopted xenstored may still describe domains that an earlier daemon
+ * left running (on_shutdown: keep). This daemon does not manage them yet
+ * (adoption is the state file's job, issue 5); say so rather than let a
+ * later deploy stumble on their names.
+ */
+static void warn_leftover_domains(struct engine *e)
+{
+	char **names = lt_xs_list(e->xs, XBT_NULL, "/local/domain");
+	size_t left = 0;
+
+	for (size_t i = 0; names != NULL && names[i] != NULL; i++)
+		if (strcmp(names[i], "0") != 0)
+			left++;
+	if (left > 0)
+		log_warn("xenstore lists %zu domains of an earlier librettod; "
+			 "they keep running but this daemon does not manage "
+			 "them (see docs/librettod.md, \"Restarting the "
+			 "daemon\")",
+			 left);
+	free(names);
+}
+
 int engine_attach_xenstore(struct engine *e, char **err)
 {
 	e->xs = lt_xs_open(e->base, e->backend->ops->xenstore_path(e->backend),
 			   err);
 	if (e->xs == NULL)
 		return -1;
+	warn_leftover_domains(e);
 	return xs_layout_daemon_write(e->xs, e->backend->ops->name, err);
 }
 

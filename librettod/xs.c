@@ -103,6 +103,35 @@ char *lt_xs_read(struct lt_xs *xs, xs_transaction_t t, const char *path)
 	return xs_read(xs->h, t, path, &len);
 }
 
+char **lt_xs_list(struct lt_xs *xs, xs_transaction_t t, const char *path)
+{
+	unsigned n, i;
+	char **dir = xs_directory(xs->h, t, path, &n);
+	char **out;
+	size_t bytes = 0;
+
+	if (dir == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		bytes += strlen(dir[i]) + 1;
+	/* One block: the pointer array, then the strings. */
+	out = malloc((n + 1) * sizeof(*out) + bytes);
+	if (out != NULL) {
+		char *p = (char *)(out + n + 1);
+
+		for (i = 0; i < n; i++) {
+			size_t len = strlen(dir[i]) + 1;
+
+			memcpy(p, dir[i], len);
+			out[i] = p;
+			p += len;
+		}
+		out[n] = NULL;
+	}
+	free(dir);
+	return out;
+}
+
 int lt_xs_transact(struct lt_xs *xs,
 		   int (*body)(struct lt_xs *xs, xs_transaction_t t, void *arg),
 		   void *arg)

@@ -26,6 +26,10 @@ int lt_xs_rm(struct lt_xs *xs, xs_transaction_t t, const char *path);
 /* Returns a malloc'd string, or NULL with errno (ENOENT: no such node). */
 char *lt_xs_read(struct lt_xs *xs, xs_transaction_t t, const char *path);
 
+/* The children's names, NULL-terminated, in one malloc'd block (free it
+ * once); NULL with errno on failure. */
+char **lt_xs_list(struct lt_xs *xs, xs_transaction_t t, const char *path);
+
 /*
  * Runs body inside a transaction, retrying the whole body while the commit
  * fails with EAGAIN (another writer raced us). body returns 0 to commit,

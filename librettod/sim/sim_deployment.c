@@ -102,6 +102,19 @@ int sim_deployment_setup(struct backend *be, struct be_deployment *dep,
 				  dep->name, net->nic);
 		return -1;
 	}
+	/* Not ours to reuse: it is left by an earlier daemon (domains are
+	 * not adopted across restarts yet) or it is another deployment's
+	 * whose names collide with ours. Taking it, and removing it on an
+	 * undo, would break whatever still uses it. */
+	if (sim_netns_exists(&sd->peer)) {
+		*err =
+		    lt_strdupf("peer namespace %s already exists (left by an "
+			       "earlier librettod, or another deployment's; "
+			       "see docs/librettod.md, \"Restarting the "
+			       "daemon\")",
+			       sd->peer.name);
+		return -1;
+	}
 	inet_ntop(AF_INET, &net->gateway, addr, INET_ADDRSTRLEN);
 	snprintf(addr + strlen(addr), sizeof(addr) - strlen(addr), "/%u",
 		 net->prefix);
@@ -111,15 +124,11 @@ int sim_deployment_setup(struct backend *be, struct be_deployment *dep,
 		*err = lt_strdupf("out of memory");
 		return -1;
 	}
-	/* An existing peer namespace is this deployment's, kept while the
-	 * daemon restarted: set up again, it only gets its address back. */
-	if (!sim_netns_exists(&sd->peer)) {
-		sd->made_peer = 1;
-		sim_netns_add_create_steps(sd->steps, &sd->peer);
-		sim_steps_add(sd->steps, 0, "ip", "-n", sd->peer.name, "link",
-			      "add", net->nic, "type", "veth", "peer", "name",
-			      SIM_PEER_LINK, NULL);
-	}
+	sd->made_peer = 1;
+	sim_netns_add_create_steps(sd->steps, &sd->peer);
+	sim_steps_add(sd->steps, 0, "ip", "-n", sd->peer.name, "link", "add",
+		      net->nic, "type", "veth", "peer", "name", SIM_PEER_LINK,
+		      NULL);
 	sim_steps_add(sd->steps, 0, "ip", "-n", sd->peer.name, "addr",
 		      "replace", addr, "dev", SIM_PEER_LINK, NULL);
 	sim_steps_add(sd->steps, 0, "ip", "-n", sd->peer.name, "link", "set",

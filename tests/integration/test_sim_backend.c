@@ -238,9 +238,12 @@ int main(int argc, char **argv)
 	CHECK(strstr(out, "inet 10.199.0.1/24") && strstr(out, "UP"));
 	CHECK(sh(NULL, 0, "ip -n %s link show pf0", peer) == 0);
 	CHECK(sh(NULL, 0, "ip link show pf0 2>/dev/null") != 0); /* host */
-	/* Set up again (re-apply, restart): harmless. */
+	/* A second setup must not take over a peer namespace that exists
+	 * (another daemon's or deployment's): refused, and it is untouched. */
 	RUN_OP(r, be.ops->deployment_setup(&be, &dep, on_done, &r, &err_));
-	CHECK(r.err == 0);
+	CHECK(r.err != 0 && strstr(r.msg, peer) && strstr(r.msg, "exists"));
+	CHECK(sh(out, sizeof(out), "ip -n %s addr show dev wire0", peer) == 0);
+	CHECK(strstr(out, "inet 10.199.0.1/24") != NULL);
 
 	/* The server: its namespace, with the PF moved in and up. */
 	char *server_argv[] = {
