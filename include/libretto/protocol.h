@@ -33,13 +33,13 @@
 #define LT_ERR_INTERNAL	       "internal-error"
 
 /* events */
-#define LT_EV_OP_PROGRESS  "op-progress"
-#define LT_EV_OP_DONE	   "op-done"
-#define LT_EV_DOMAIN_STATE "domain-state"
-#define LT_EV_DOMAIN_EXIT  "domain-exit"
-#define LT_EV_GUEST_STATE "guest-state"
+#define LT_EV_OP_PROGRESS    "op-progress"
+#define LT_EV_OP_DONE	     "op-done"
+#define LT_EV_DOMAIN_STATE   "domain-state"
+#define LT_EV_DOMAIN_EXIT    "domain-exit"
+#define LT_EV_GUEST_STATE    "guest-state"
 #define LT_EV_BACKEND_FAILED "backend-failed"
-#define LT_EV_DEPLOYMENT   "deployment-state"
+#define LT_EV_DEPLOYMENT     "deployment-state"
 
 /* domain states, as status reports them */
 #define LT_DOM_STARTING "starting"

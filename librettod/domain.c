@@ -1,0 +1,275 @@
+/* Domains: the objects the engine keeps for the network server and each
+ * app, their reservations (address, MAC, VF) and their state. */
+#include "engine.h"
+#include "engine_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "config.h"
+#include "control.h"
+#include "ippool.h"
+#include "log.h"
+#include "mac.h"
+#include "op.h"
+#include "xs.h"
+#include "xs_layout.h"
+#include <libretto/protocol.h>
+#include <libretto/xs_paths.h>
+
+static const char *const state_names[] = {
+    [DOM_DEFINED] = "defined",	     [DOM_CREATING] = LT_DOM_STARTING,
+    [DOM_CREATED] = LT_DOM_STARTING, [DOM_STARTING] = LT_DOM_STARTING,
+    [DOM_RUNNING] = LT_DOM_RUNNING,  [DOM_EXITED] = LT_DOM_EXITED,
+    [DOM_FAILED] = LT_DOM_FAILED,    [DOM_STOPPING] = LT_DOM_STOPPING,
+    [DOM_GONE] = "destroyed",
+};
+
+const char *domain_state_name(enum domain_state s)
+{
+	return state_names[s];
+}
+
+void domain_set_state(struct domain *d, enum domain_state s)
+{
+	const char *from = state_names[d->state];
+
+	if (d->state == s)
+		return;
+	d->state = s;
+	/* Internal steps of starting one domain look alike from outside. */
+	if (strcmp(from, state_names[s]) == 0)
+		return;
+	struct json_object *data = json_object_new_object();
+	json_object_object_add(data, "deployment",
+			       json_object_new_string(d->dep->name));
+	json_object_object_add(data, "domain",
+			       json_object_new_string(d->be.name));
+	json_object_object_add(data, "domid", json_object_new_int64(d->domid));
+	json_object_object_add(data, "state",
+			       json_object_new_string(state_names[s]));
+	json_object_object_add(data, "from", json_object_new_string(from));
+	engine_emit(d->dep->engine, LT_EV_DOMAIN_STATE, data);
+}
+
+/* --- domains ------------------------------------------------------------ */
+
+static char **argv_build(const char *first, const char *second,
+			 char *const *rest, size_t nrest)
+{
+	size_t n = (first != NULL) + (second != NULL) + nrest;
+	char **argv = calloc(n + 1, sizeof(*argv));
+	size_t i = 0;
+
+	if (argv == NULL)
+		return NULL;
+	if (first != NULL && (argv[i++] = strdup(first)) == NULL)
+		goto fail;
+	if (second != NULL && (argv[i++] = strdup(second)) == NULL)
+		goto fail;
+	for (size_t k = 0; k < nrest; k++)
+		if ((argv[i++] = strdup(rest[k])) == NULL)
+			goto fail;
+	return argv;
+fail:
+	for (size_t k = 0; k < n; k++)
+		free(argv[k]);
+	free(argv);
+	return NULL;
+}
+
+static void argv_free(char **argv)
+{
+	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+static int app_copy(struct lt_app *dst, const struct lt_app *src)
+{
+	*dst = *src;
+	dst->argv = argv_build(NULL, NULL, src->argv, src->argc);
+	dst->ports = NULL;
+	if (dst->argv == NULL)
+		return -1;
+	if (src->nports > 0) {
+		dst->ports = calloc(src->nports, sizeof(*dst->ports));
+		if (dst->ports == NULL) {
+			argv_free(dst->argv);
+			return -1;
+		}
+		memcpy(dst->ports, src->ports,
+		       src->nports * sizeof(*dst->ports));
+	}
+	return 0;
+}
+
+static int vf_claim(struct deployment *dep, const struct lt_network *net,
+		    const char *owner)
+{
+	int free_vf = -1;
+
+	/* A restarted app keeps its VF: claims are by name. */
+	for (unsigned i = 0; i < net->vfs && i < LT_MAX_VFS; i++) {
+		if (strcmp(dep->vf_owner[i], owner) == 0)
+			return (int)i;
+		if (free_vf < 0 && dep->vf_owner[i][0] == '\0')
+			free_vf = (int)i;
+	}
+	if (free_vf >= 0)
+		snprintf(dep->vf_owner[free_vf], sizeof(dep->vf_owner[0]), "%s",
+			 owner);
+	return free_vf;
+}
+
+static int domain_name_in_use(struct deployment *dep, struct domain *except,
+			      const char *name)
+{
+	struct domain *d;
+
+	TAILQ_FOREACH(d, &dep->domains, entry)
+	if (d != except && d->state != DOM_GONE &&
+	    strcmp(d->be.name, name) == 0)
+		return 1;
+	return 0;
+}
+
+void domain_free(struct domain *d)
+{
+	struct deployment *dep = d->dep;
+
+	TAILQ_REMOVE(&dep->domains, d, entry);
+	if (d->guest_watch != NULL)
+		lt_xs_unwatch(dep->engine->xs, d->guest_watch);
+	/* The same app may live on in a domain that replaced this one. */
+	if (!domain_name_in_use(dep, d, d->be.name)) {
+		if (d->pool_ip && d->pool != NULL)
+			lt_ippool_release(d->pool, d->be.name);
+		if (d->vf >= 0)
+			dep->vf_owner[d->vf][0] = '\0';
+	}
+	domain_boot_resolve(d, ECANCELED, "domain freed");
+	argv_free(d->argv);
+	argv_free(d->envp);
+	argv_free(d->spec.argv);
+	free(d->spec.ports);
+	free(d->guest_state);
+	free(d);
+}
+
+/*
+ * Makes a domain object for app (NULL: the network server) of spec, with
+ * its address, MAC and VF reserved. Nothing is started.
+ */
+struct domain *domain_new(struct deployment *dep,
+			  const struct lt_deployment *spec,
+			  struct lt_ippool *pool, const struct lt_app *app,
+			  struct lt_error *err)
+{
+	const struct daemon_config *cfg = dep->engine->cfg;
+	struct domain *d = calloc(1, sizeof(*d));
+	char path[512];
+
+	if (d == NULL)
+		goto nomem;
+	d->dep = dep;
+	d->vf = -1;
+	d->op_new = 1;
+	d->be.deployment = &dep->be;
+	if (app == NULL) {
+		snprintf(d->spec.name, sizeof(d->spec.name), "server");
+		d->spec.mode = LT_MODE_SERVER;
+		d->spec.memory_bytes = spec->server.memory_bytes;
+		d->spec.vcpus = spec->server.vcpus;
+		d->be.is_server = 1;
+		snprintf(path, sizeof(path), "%s/libretto-netserver",
+			 cfg->libexec_dir);
+		d->argv = argv_build(path, NULL, NULL, 0);
+		if (d->argv == NULL)
+			goto nomem;
+	} else {
+		if (app_copy(&d->spec, app) < 0)
+			goto nomem;
+		snprintf(path, sizeof(path), "%s/libretto-agent",
+			 cfg->libexec_dir);
+		d->argv = argv_build(path, "--", d->spec.argv, d->spec.argc);
+		if (d->argv == NULL)
+			goto nomem;
+	}
+	snprintf(d->be.name, sizeof(d->be.name), "%s", d->spec.name);
+	d->be.argv = d->argv;
+	d->be.memory_bytes = d->spec.memory_bytes;
+	d->be.vcpus = d->spec.vcpus;
+	lt_mac_for(dep->name, d->be.name, d->mac);
+	TAILQ_INSERT_TAIL(&dep->domains, d, entry);
+
+	if (d->spec.mode == LT_MODE_SERVER) {
+		d->ip = spec->net.server_ip;
+	} else {
+		if (lt_ippool_reserve(pool, d->be.name, &d->ip) < 0) {
+			lt_error_set(err, LT_ERR_RESOURCE,
+				     "no free address in the pool of %s for %s",
+				     dep->name, d->be.name);
+			goto fail;
+		}
+		d->pool_ip = 1;
+		d->pool = pool;
+	}
+	if (d->spec.mode == LT_MODE_DIRECT) {
+		d->vf = vf_claim(dep, &spec->net, d->be.name);
+		if (d->vf < 0) {
+			lt_error_set(err, LT_ERR_RESOURCE,
+				     "no free VF in %s for %s", dep->name,
+				     d->be.name);
+			goto fail;
+		}
+	}
+	return d;
+nomem:
+	lt_error_set(err, LT_ERR_INTERNAL, "out of memory");
+	if (d != NULL && d->dep != NULL && d->be.name[0] == '\0') {
+		argv_free(d->argv);
+		argv_free(d->spec.argv);
+		free(d->spec.ports);
+		free(d);
+		return NULL;
+	}
+fail:
+	if (d != NULL)
+		domain_free(d);
+	return NULL;
+}
+
+struct domain *domain_find(struct deployment *dep, const char *name)
+{
+	struct domain *d;
+
+	TAILQ_FOREACH(d, &dep->domains, entry)
+	if (d->state != DOM_GONE && strcmp(d->be.name, name) == 0)
+		return d;
+	return NULL;
+}
+
+void wstatus_to_json(struct json_object *o, int wstatus)
+{
+	char name[16];
+
+	if (WIFEXITED(wstatus)) {
+		json_object_object_add(
+		    o, "exit_code", json_object_new_int(WEXITSTATUS(wstatus)));
+	} else if (WIFSIGNALED(wstatus)) {
+		const char *abbrev = sigabbrev_np(WTERMSIG(wstatus));
+
+		snprintf(name, sizeof(name), "SIG%s", abbrev ? abbrev : "?");
+		json_object_object_add(o, "signal",
+				       json_object_new_int(WTERMSIG(wstatus)));
+		json_object_object_add(o, "signal_name",
+				       json_object_new_string(name));
+	}
+}
