@@ -1,0 +1,259 @@
+/*
+ * The platform layer's xenstore helpers (guests/platform/platform_xs.h)
+ * against a real xenstored: Debian's C xenstored under the project's
+ * preload, started in a private directory as
+ * tests/integration/xenstored_preload.sh does.  A frontend (domain 5)
+ * publishes a ring and a channel; a backend process (domain 6) reads them
+ * from xenstore, maps, binds and notifies; then the frontend withdraws.
+ *
+ * usage: test_platform_xs <libretto-xsd-preload.so> <xenstored>
+ * Exits 77 (skip) when either is missing or we are not root.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include "check.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "platform.h"
+#include "platform_xs.h"
+
+#define DOM_FRONT 5
+#define DOM_BACK  6
+#define NPAGES	  4
+#define WAIT_MS	  10000
+
+static char tmpdir[] = "/tmp/libretto-plat-xs.XXXXXX";
+static pid_t xsd_pid = -1;
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void stop_xenstored(void)
+{
+	if (xsd_pid > 0) {
+		kill(xsd_pid, SIGTERM);
+		waitpid(xsd_pid, NULL, 0);
+		xsd_pid = -1;
+	}
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Starts xenstored -N under the preload; ready means it answers a request
+ * (it listens before it initialises, docs/sim.md). */
+static int start_xenstored(const char *preload, const char *xenstored)
+{
+	char path[256], log[256];
+	int i;
+
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/socket", tmpdir);
+	setenv("XENSTORED_PATH", path, 1);
+	snprintf(path, sizeof(path), "%s/run", tmpdir);
+	setenv("XENSTORED_RUNDIR", path, 1);
+	snprintf(log, sizeof(log), "%s/xenstored.log", tmpdir);
+
+	xsd_pid = fork();
+	if (xsd_pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		/* Only xenstored gets the preload, not this test. */
+		setenv("LD_PRELOAD", preload, 1);
+		execl(xenstored, xenstored, "-N", (char *)NULL);
+		_exit(127);
+	}
+	if (xsd_pid < 0)
+		return -1;
+	for (i = 0; i < 200; i++) {
+		struct xs_handle *h;
+		unsigned n;
+		char **d;
+
+		if (waitpid(xsd_pid, NULL, WNOHANG) == xsd_pid) {
+			xsd_pid = -1;
+			fprintf(stderr, "xenstored exited during start-up\n");
+			return -1;
+		}
+		h = xs_open(0);
+		d = h != NULL ? xs_directory(h, XBT_NULL, "/", &n) : NULL;
+		free(d);
+		if (h != NULL)
+			xs_close(h);
+		if (d != NULL)
+			return 0;
+		sleep_ms(50);
+	}
+	fprintf(stderr, "xenstored not answering after 10 s\n");
+	return -1;
+}
+
+static uint8_t pattern(size_t i)
+{
+	return (uint8_t)(i * 37u + 1u);
+}
+
+/* The backend: finds everything through xenstore alone. */
+static int run_backend(void)
+{
+	struct plat_vif_info info;
+	struct plat_shared *m = NULL;
+	struct plat_chan *b = NULL;
+	struct xs_handle *h;
+	uint8_t *p;
+	size_t i;
+
+	check_failures = 0;
+	h = xs_open(0);
+	if (!CHECK(h != NULL))
+		return 1;
+	if (!CHECK(plat_xs_vif_read(h, DOM_FRONT, &info) == 0))
+		return 1;
+	CHECK(strcmp(info.platform, "posix") == 0);
+	CHECK(info.ring_pages == NPAGES);
+	CHECK(info.state == XenbusStateInitialised);
+	if (CHECK(plat_share_map(DOM_FRONT, info.ring_ref, info.ring_pages,
+				 &m) == 0) &&
+	    CHECK(plat_chan_bind(DOM_FRONT, info.event_channel, &b) == 0)) {
+		p = plat_shared_addr(m);
+		for (i = 0; i < NPAGES * plat_page_size(); i++)
+			p[i] = pattern(i);
+		CHECK(plat_chan_notify(b) == 0);
+		/* the frontend's answer, once it is Connected */
+		CHECK(plat_chan_wait(b, WAIT_MS) == 1);
+	}
+	plat_shared_free(m);
+	plat_chan_close(b);
+	xs_close(h);
+	return check_failures;
+}
+
+static void write_raw(struct guest_xs *gx, const char *leaf, const char *v)
+{
+	char path[192];
+
+	CHECK(plat_xs_vif_path(path, sizeof(path), gx->domid, leaf) == 0);
+	CHECK(xs_write(gx->h, XBT_NULL, path, v, strlen(v)));
+}
+
+static void test_vif(void)
+{
+	struct plat_vif_info info;
+	struct plat_shared *s;
+	struct plat_chan *c;
+	struct guest_xs gx;
+	XenbusState st;
+	char path[192];
+	size_t i, bad = 0;
+	uint8_t *p;
+	pid_t pid;
+	int status;
+
+	setenv("LIBRETTO_DOMID", "5", 1);
+	if (!CHECK(guest_xs_open(&gx, "test_platform_xs") == 0))
+		return;
+	CHECK(plat_xs_vif_path(path, sizeof(path), DOM_FRONT,
+			       PLAT_XS_VIF_RING_REF) == 0);
+	CHECK(strcmp(path, "/local/domain/5/libretto/guest/vif/ring-ref") == 0);
+	CHECK(plat_xs_vif_path(path, 8, DOM_FRONT, PLAT_XS_VIF_RING_REF) ==
+	      -ENAMETOOLONG);
+
+	/* nothing published yet */
+	CHECK(plat_xs_vif_read(gx.h, DOM_FRONT, &info) == -ENOENT);
+	CHECK(plat_xs_vif_read_state(gx.h, DOM_FRONT, &st) == 0);
+	CHECK(st == XenbusStateUnknown);
+
+	if (!CHECK(plat_share_alloc(DOM_BACK, NPAGES, &s) == 0))
+		goto out;
+	if (!CHECK(plat_chan_alloc_unbound(DOM_BACK, &c) == 0)) {
+		plat_shared_free(s);
+		goto out;
+	}
+	CHECK(plat_xs_vif_publish(&gx, s, c) == 0);
+	CHECK(plat_xs_vif_read(gx.h, DOM_FRONT, &info) == 0);
+	CHECK(strcmp(info.ring_ref, plat_shared_ref(s)) == 0);
+	CHECK(strcmp(info.event_channel, plat_chan_ref(c)) == 0);
+
+	pid = fork();
+	if (pid == 0)
+		_exit(run_backend());
+	CHECK(plat_chan_wait(c, WAIT_MS) == 1);
+	p = plat_shared_addr(s);
+	for (i = 0; i < NPAGES * plat_page_size(); i++)
+		bad += p[i] != pattern(i);
+	CHECK(bad == 0);
+	CHECK(plat_xs_vif_set_state(&gx, XenbusStateConnected) == 0);
+	CHECK(plat_xs_vif_read_state(gx.h, DOM_FRONT, &st) == 0);
+	CHECK(st == XenbusStateConnected);
+	CHECK(plat_chan_notify(c) == 0);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* Malformed or foreign nodes are refused, not misread. */
+	write_raw(&gx, PLAT_XS_VIF_RING_PAGES, "4x");
+	CHECK(plat_xs_vif_read(gx.h, DOM_FRONT, &info) == -EINVAL);
+	write_raw(&gx, PLAT_XS_VIF_RING_PAGES, "100000");
+	CHECK(plat_xs_vif_read(gx.h, DOM_FRONT, &info) == -EINVAL);
+	write_raw(&gx, PLAT_XS_VIF_RING_PAGES, "4");
+	write_raw(&gx, PLAT_XS_VIF_PLATFORM, "xen");
+	CHECK(plat_xs_vif_read(gx.h, DOM_FRONT, &info) == -EPROTONOSUPPORT);
+
+	/* Withdrawn before freeing: a reader finds nothing to map. */
+	CHECK(plat_xs_vif_withdraw(&gx) == 0);
+	CHECK(plat_xs_vif_withdraw(&gx) == 0); /* twice is harmless */
+	CHECK(plat_xs_vif_read(gx.h, DOM_FRONT, &info) == -ENOENT);
+	CHECK(plat_xs_vif_read_state(gx.h, DOM_FRONT, &st) == 0);
+	CHECK(st == XenbusStateClosed);
+	plat_shared_free(s);
+	plat_chan_close(c);
+out:
+	guest_xs_close(&gx);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s <preload.so> <xenstored>\n",
+			argv[0]);
+		return 2;
+	}
+	if (geteuid() != 0 || access(argv[1], R_OK) != 0 ||
+	    access(argv[2], X_OK) != 0) {
+		printf("platform_xs: needs root, %s and %s; skipped\n", argv[1],
+		       argv[2]);
+		return 77;
+	}
+	if (!CHECK(start_xenstored(argv[1], argv[2]) == 0)) {
+		stop_xenstored();
+		return check_summary("platform_xs");
+	}
+	test_vif();
+	stop_xenstored();
+	return check_summary("platform_xs");
+}
