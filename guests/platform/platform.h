@@ -26,12 +26,13 @@
 /* Longest reference text, NUL included.  Sized for the Xen drop-in: a
  * comma-separated list of one grant ref (up to 10 digits) per page of a
  * PLAT_SHARE_MAX_PAGES share, well under xenstore's 4096-byte value. */
-#define PLAT_REF_MAX 1024
+#define PLAT_REF_MAX 4096
 
-/* The largest share, 64 pages (256 KiB, 16 times a netfront ring of order
- * 2).  A bound so that a corrupt ring-pages in xenstore cannot make a
- * peer map an absurd size. */
-#define PLAT_SHARE_MAX_PAGES 64
+/* The largest share, 256 pages (1 MiB): a VIF's two rings of 256 KiB
+ * each, enough for two offloaded 64 KiB super-frames apiece
+ * (docs/datapath.md), fit with room to spare.  A bound so that a corrupt
+ * ring-pages in xenstore cannot make a peer map an absurd size. */
+#define PLAT_SHARE_MAX_PAGES 256
 
 /* Which realisation this library was built with ("posix" or, later,
  * "xen"); published beside the references so that a peer refuses a

@@ -44,6 +44,22 @@
 #define LT_XS_SERVER_STATE  "server/state"
 #define LT_XS_SERVER_APPS   "server/apps"
 
+/* The data path (docs/datapath.md). */
+#define LT_XS_NET_BACKEND    "net/backend"    /* the server's domid */
+#define LT_XS_NET_EPHEMERAL  "net/ephemeral"  /* "lo-hi", server-mode apps */
+#define LT_XS_NET_VF	     "net/vf"	      /* direct: the VF's netdev */
+#define LT_XS_SERVER_PORTMAP "server/portmap" /* /{tcp,udp}/<port> = domid */
+#define LT_XS_SERVER_STATS   "server/stats"
+/* leaves below server/apps/<domid> */
+#define LT_XS_APP_NAME	    "name"
+#define LT_XS_APP_MODE	    "mode"
+#define LT_XS_APP_IP	    "ip"
+#define LT_XS_APP_MAC	    "mac"
+#define LT_XS_APP_ACTIVE    "active"
+#define LT_XS_APP_EPHEMERAL "ephemeral"
+#define LT_XS_APP_VIF_STATE "vif-state"
+#define LT_XS_APP_STATS	    "stats"
+
 /* values */
 #define LT_ROLE_SERVER "server"
 #define LT_ROLE_APP    "app"
