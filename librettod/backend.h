@@ -26,6 +26,7 @@ typedef void (*lt_done_fn)(void *arg, int err, const char *msg);
 struct be_deployment {
 	char name[LT_NAME_MAX + 1];
 	const struct lt_network *net; /* owned by the engine */
+	uint8_t pf_mac[6];	      /* the PF's MAC: the network server's */
 	void *priv;		      /* backend state */
 };
 
@@ -39,7 +40,9 @@ struct be_domain {
 	char *const *envp; /* extra environment, "K=V", NULL-terminated */
 	uint64_t memory_bytes;
 	unsigned vcpus;
-	void *priv; /* backend state */
+	uint8_t mac[6]; /* the domain's MAC (a direct app's VF gets it) */
+	int vf;		/* VF to attach at create (direct apps), or -1 */
+	void *priv;	/* backend state */
 };
 
 struct backend_events {
@@ -76,8 +79,9 @@ struct backend_ops {
 				    struct json_object *obj);
 
 	/* Make the domain exist, not yet running (sim: its namespace and,
-	 * for the server, the PF moved in; xen: created paused). Sets
-	 * dom->domid before done. */
+	 * for the server, the PF moved in; for a direct app, its VF -- a
+	 * macvlan on the PF with dom->mac -- moved in as "vf0", down; xen:
+	 * created paused). Sets dom->domid before done. */
 	int (*domain_create)(struct backend *be, struct be_domain *dom,
 			     lt_done_fn done, void *arg, char **err);
 	/* Start it (sim: run argv inside the namespace; xen: unpause). */

@@ -110,22 +110,25 @@ static int app_copy(struct lt_app *dst, const struct lt_app *src)
 	return 0;
 }
 
-static int vf_claim(struct deployment *dep, const struct lt_network *net,
-		    const char *owner)
+/*
+ * Claims one of n numbered slots (VFs, ephemeral ranges) for owner. Claims
+ * are by name, so a restarted app gets the slot it had. -1 when all are
+ * taken.
+ */
+static int slot_claim(char (*owners)[LT_NAME_MAX + 1], unsigned n,
+		      const char *owner)
 {
-	int free_vf = -1;
+	int free_slot = -1;
 
-	/* A restarted app keeps its VF: claims are by name. */
-	for (unsigned i = 0; i < net->vfs && i < LT_MAX_VFS; i++) {
-		if (strcmp(dep->vf_owner[i], owner) == 0)
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(owners[i], owner) == 0)
 			return (int)i;
-		if (free_vf < 0 && dep->vf_owner[i][0] == '\0')
-			free_vf = (int)i;
+		if (free_slot < 0 && owners[i][0] == '\0')
+			free_slot = (int)i;
 	}
-	if (free_vf >= 0)
-		snprintf(dep->vf_owner[free_vf], sizeof(dep->vf_owner[0]), "%s",
-			 owner);
-	return free_vf;
+	if (free_slot >= 0)
+		snprintf(owners[free_slot], sizeof(owners[0]), "%s", owner);
+	return free_slot;
 }
 
 static int domain_name_in_use(struct deployment *dep, struct domain *except,
@@ -153,6 +156,8 @@ void domain_free(struct domain *d)
 			lt_ippool_release(d->pool, d->be.name);
 		if (d->vf >= 0)
 			dep->vf_owner[d->vf][0] = '\0';
+		if (d->ephemeral >= 0)
+			dep->ephemeral_owner[d->ephemeral][0] = '\0';
 	}
 	domain_boot_resolve(d, ECANCELED, "domain freed");
 	argv_free(d->argv);
@@ -180,6 +185,7 @@ struct domain *domain_new(struct deployment *dep,
 		goto nomem;
 	d->dep = dep;
 	d->vf = -1;
+	d->ephemeral = -1;
 	d->op_new = 1;
 	d->be.deployment = &dep->be;
 	if (app == NULL) {
@@ -206,11 +212,31 @@ struct domain *domain_new(struct deployment *dep,
 	d->be.argv = d->argv;
 	d->be.memory_bytes = d->spec.memory_bytes;
 	d->be.vcpus = d->spec.vcpus;
-	lt_mac_for(dep->name, d->be.name, d->mac);
+	/* Server-mode apps share the server's IP and so its MAC too
+	 * (docs/datapath.md). */
+	lt_mac_for(dep->name,
+		   d->spec.mode == LT_MODE_SERVER ? "server" : d->be.name,
+		   d->mac);
+	memcpy(d->be.mac, d->mac, sizeof(d->mac));
+	d->be.vf = -1;
 	TAILQ_INSERT_TAIL(&dep->domains, d, entry);
 
 	if (d->spec.mode == LT_MODE_SERVER) {
 		d->ip = spec->net.server_ip;
+		if (app != NULL) {
+			d->ephemeral =
+			    slot_claim(dep->ephemeral_owner, LT_EPHEMERAL_SLOTS,
+				       d->be.name);
+			if (d->ephemeral < 0) {
+				lt_error_set(err, LT_ERR_RESOURCE,
+					     "%s: more than %d server-mode "
+					     "apps: no ephemeral port range "
+					     "left for %s",
+					     dep->name, LT_EPHEMERAL_SLOTS,
+					     d->be.name);
+				goto fail;
+			}
+		}
 	} else {
 		if (lt_ippool_reserve(pool, d->be.name, &d->ip) < 0) {
 			lt_error_set(err, LT_ERR_RESOURCE,
@@ -222,7 +248,11 @@ struct domain *domain_new(struct deployment *dep,
 		d->pool = pool;
 	}
 	if (d->spec.mode == LT_MODE_DIRECT) {
-		d->vf = vf_claim(dep, &spec->net, d->be.name);
+		d->vf = slot_claim(dep->vf_owner,
+				   spec->net.vfs < LT_MAX_VFS ? spec->net.vfs
+							      : LT_MAX_VFS,
+				   d->be.name);
+		d->be.vf = d->vf;
 		if (d->vf < 0) {
 			lt_error_set(err, LT_ERR_RESOURCE,
 				     "no free VF in %s for %s", dep->name,

@@ -15,6 +15,7 @@
 #include "backend.h"
 #include "deployment.h"
 #include "proto.h"
+#include <libretto/xs_paths.h>
 
 struct control;
 struct lt_xs;
@@ -46,9 +47,10 @@ struct domain {
 	int created; /* the backend holds something of it */
 	struct in_addr ip;
 	uint8_t mac[6];
-	int vf;	     /* VF index, -1 when none */
-	int pool_ip; /* ip came from the pool */
-	int exited;  /* wstatus is valid */
+	int vf;	       /* VF index, -1 when none */
+	int ephemeral; /* server-mode: ephemeral slot, -1 when none */
+	int pool_ip;   /* ip came from the pool */
+	int exited;    /* wstatus is valid */
 	int wstatus;
 	char *guest_state; /* last guest/state read from xenstore */
 	struct lt_xs_watch *guest_watch;
@@ -83,6 +85,7 @@ struct deployment {
 	struct lt_deployment *pending_spec;
 	struct lt_ippool *pending_pool;
 	char vf_owner[LT_MAX_VFS][LT_NAME_MAX + 1]; /* "" when free */
+	char ephemeral_owner[LT_EPHEMERAL_SLOTS][LT_NAME_MAX + 1];
 	TAILQ_HEAD(domain_list, domain) domains;
 	struct op *op; /* in flight, at most one */
 };

@@ -48,6 +48,7 @@ struct deployment *deployment_new(struct engine *e, struct lt_deployment *spec)
 	snprintf(dep->be.name, sizeof(dep->be.name), "%s", spec->name);
 	dep->spec = spec;
 	dep->be.net = &spec->net;
+	lt_mac_for(dep->name, "server", dep->be.pf_mac);
 	dep->state = DEP_DEPLOYING;
 	TAILQ_INIT(&dep->domains);
 	TAILQ_INSERT_TAIL(&e->deployments, dep, entry);

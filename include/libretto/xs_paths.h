@@ -45,9 +45,16 @@
 #define LT_XS_SERVER_APPS   "server/apps"
 
 /* The data path (docs/datapath.md). */
-#define LT_XS_NET_BACKEND    "net/backend"    /* the server's domid */
-#define LT_XS_NET_EPHEMERAL  "net/ephemeral"  /* "lo-hi", server-mode apps */
-#define LT_XS_NET_VF	     "net/vf"	      /* direct: the VF's netdev */
+#define LT_XS_NET_BACKEND   "net/backend"   /* the server's domid */
+#define LT_XS_NET_EPHEMERAL "net/ephemeral" /* "lo-hi", server-mode apps */
+#define LT_XS_NET_VF	    "net/vf"	    /* direct: the VF's netdev */
+/* The VF's name inside a direct app (what LT_XS_NET_VF holds in sim). */
+#define LT_VF_NETDEV "vf0"
+/* Server-mode apps' ephemeral ranges: LT_EPHEMERAL_SLOTS disjoint ranges of
+ * LT_EPHEMERAL_SPAN ports from LT_EPHEMERAL_BASE. */
+#define LT_EPHEMERAL_BASE    32768
+#define LT_EPHEMERAL_SPAN    2048
+#define LT_EPHEMERAL_SLOTS   14
 #define LT_XS_SERVER_PORTMAP "server/portmap" /* /{tcp,udp}/<port> = domid */
 #define LT_XS_SERVER_STATS   "server/stats"
 /* leaves below server/apps/<domid> */

@@ -19,6 +19,12 @@
 
 #include "backend.h"
 #include "util.h"
+#include <libretto/xs_paths.h>
+
+/* Every link of the sim's data path (docs/datapath.md). */
+#define SIM_MTU "9000"
+/* What a direct app's VF is called inside its namespace. */
+#define SIM_VF_NAME LT_VF_NETDEV
 
 struct spawn_child;
 struct sim_steps;

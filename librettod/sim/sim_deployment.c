@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mac.h"
 #include "sim.h"
 
 struct sim_deployment {
@@ -88,7 +89,7 @@ int sim_deployment_setup(struct backend *be, struct be_deployment *dep,
 	struct sim_backend *sim = be->priv;
 	const struct lt_network *net = dep->net;
 	struct sim_deployment *sd = sim_deployment_get(sim, dep);
-	char what[64], addr[INET_ADDRSTRLEN + 8];
+	char what[64], addr[INET_ADDRSTRLEN + 8], mac[18];
 
 	if (!sd) {
 		*err = lt_strdupf("out of memory");
@@ -126,9 +127,12 @@ int sim_deployment_setup(struct backend *be, struct be_deployment *dep,
 	}
 	sd->made_peer = 1;
 	sim_netns_add_create_steps(sd->steps, &sd->peer);
+	/* MTU 9000 end to end (docs/datapath.md); the PF carries the
+	 * network server's MAC, which the server IP resolves to. */
+	lt_mac_format(dep->pf_mac, mac);
 	sim_steps_add(sd->steps, 0, "ip", "-n", sd->peer.name, "link", "add",
-		      net->nic, "type", "veth", "peer", "name", SIM_PEER_LINK,
-		      NULL);
+		      net->nic, "address", mac, "mtu", SIM_MTU, "type", "veth",
+		      "peer", "name", SIM_PEER_LINK, "mtu", SIM_MTU, NULL);
 	sim_steps_add(sd->steps, 0, "ip", "-n", sd->peer.name, "addr",
 		      "replace", addr, "dev", SIM_PEER_LINK, NULL);
 	sim_steps_add(sd->steps, 0, "ip", "-n", sd->peer.name, "link", "set",

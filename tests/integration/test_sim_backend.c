@@ -223,7 +223,8 @@ int main(int argc, char **argv)
 	snprintf(net.nic, sizeof(net.nic), "pf0");
 	inet_pton(AF_INET, "10.199.0.0", &net.subnet);
 	inet_pton(AF_INET, "10.199.0.1", &net.gateway);
-	struct be_deployment dep = {.net = &net};
+	struct be_deployment dep = {
+	    .net = &net, .pf_mac = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee}};
 	snprintf(dep.name, sizeof(dep.name), "t%d", (int)getpid());
 	char peer[64], server_ns[64], app_ns[64], extra_ns[64];
 	snprintf(peer, sizeof(peer), "lt-%s-peer", dep.name);
@@ -236,7 +237,8 @@ int main(int argc, char **argv)
 	CHECK(sh(out, sizeof(out), "ip netns list") == 0 && strstr(out, peer));
 	CHECK(sh(out, sizeof(out), "ip -n %s addr show dev wire0", peer) == 0);
 	CHECK(strstr(out, "inet 10.199.0.1/24") && strstr(out, "UP"));
-	CHECK(sh(NULL, 0, "ip -n %s link show pf0", peer) == 0);
+	CHECK(sh(out, sizeof(out), "ip -n %s link show pf0", peer) == 0);
+	CHECK(strstr(out, "02:aa:bb:cc:dd:ee") && strstr(out, "mtu 9000"));
 	CHECK(sh(NULL, 0, "ip link show pf0 2>/dev/null") != 0); /* host */
 	/* A second setup must not take over a peer namespace that exists
 	 * (another daemon's or deployment's): refused, and it is untouched. */
@@ -269,7 +271,7 @@ int main(int argc, char **argv)
 			    NULL};
 	char *app_env[] = {"EXTRA=yes", NULL};
 	struct be_domain app = {
-	    .deployment = &dep, .argv = app_argv, .envp = app_env};
+	    .deployment = &dep, .argv = app_argv, .envp = app_env, .vf = -1};
 	snprintf(app.name, sizeof(app.name), "web");
 	RUN_OP(r, be.ops->domain_create(&be, &app, on_done, &r, &err_));
 	CHECK(r.err == 0);
@@ -277,8 +279,29 @@ int main(int argc, char **argv)
 	CHECK(sh(out, sizeof(out), "ip netns list") == 0 &&
 	      strstr(out, app_ns));
 
+	/* A direct app: its VF, a macvlan on the PF with its MAC, is in its
+	 * namespace as vf0, down; nothing of it is left on the PF's side. */
+	struct be_domain kv = {.deployment = &dep,
+			       .argv = app_argv,
+			       .envp = app_env,
+			       .vf = 2,
+			       .mac = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55}};
+	snprintf(kv.name, sizeof(kv.name), "kv");
+	RUN_OP(r, be.ops->domain_create(&be, &kv, on_done, &r, &err_));
+	CHECK(r.err == 0);
+	CHECK(sh(out, sizeof(out), "ip -n lt-%s-kv link show vf0", dep.name) ==
+	      0);
+	CHECK(strstr(out, "02:11:22:33:44:55") != NULL);
+	CHECK(strstr(out, "mtu 9000") != NULL);
+	CHECK(sh(NULL, 0, "ip -n %s link show vf2 2>/dev/null", server_ns) !=
+	      0);
+	RUN_OP(r, be.ops->domain_destroy(&be, &kv, on_done, &r, &err_));
+	CHECK(r.err == 0);
+	CHECK(sh(NULL, 0, "ip netns list | grep -q lt-%s-kv", dep.name) != 0);
+
 	/* A create that fails midway (no PF left to move) undoes itself. */
 	struct be_domain extra = {.deployment = &dep,
+				  .vf = -1,
 				  .is_server = 1,
 				  .argv = server_argv,
 				  .envp = no_env};
@@ -340,7 +363,7 @@ int main(int argc, char **argv)
 	/* A fresh server gets a fresh domid, not a recycled one. */
 	RUN_OP(r, be.ops->domain_create(&be, &server, on_done, &r, &err_));
 	CHECK(r.err == 0);
-	CHECK(server.domid == 4); /* 3 went to extra */
+	CHECK(server.domid == 5); /* 3 went to kv, 4 to extra */
 	RUN_OP(r, be.ops->domain_destroy(&be, &server, on_done, &r, &err_));
 	CHECK(r.err == 0);
 
@@ -348,7 +371,7 @@ int main(int argc, char **argv)
 	 * does not exist, refused by domain_run itself. */
 	char *quick_argv[] = {"sh", "-c", "exit 3", NULL};
 	struct be_domain quick = {
-	    .deployment = &dep, .argv = quick_argv, .envp = no_env};
+	    .vf = -1, .deployment = &dep, .argv = quick_argv, .envp = no_env};
 	snprintf(quick.name, sizeof(quick.name), "quick");
 	RUN_OP(r, be.ops->domain_create(&be, &quick, on_done, &r, &err_));
 	CHECK(r.err == 0);
