@@ -150,6 +150,8 @@ void domain_free(struct domain *d)
 	TAILQ_REMOVE(&dep->domains, d, entry);
 	if (d->guest_watch != NULL)
 		lt_xs_unwatch(dep->engine->xs, d->guest_watch);
+	ports_unwatch(dep->engine->xs, d);
+	ports_free(d);
 	/* The same app may live on in a domain that replaced this one. */
 	if (!domain_name_in_use(dep, d, d->be.name)) {
 		if (d->pool_ip && d->pool != NULL)
@@ -273,6 +275,16 @@ nomem:
 fail:
 	if (d != NULL)
 		domain_free(d);
+	return NULL;
+}
+
+struct domain *deployment_server(struct deployment *dep)
+{
+	struct domain *s;
+
+	TAILQ_FOREACH(s, &dep->domains, entry)
+	if (s->be.is_server && s->created && s->state != DOM_GONE)
+		return s;
 	return NULL;
 }
 

@@ -14,6 +14,7 @@
 
 #include "backend.h"
 #include "deployment.h"
+#include "ports.h"
 #include "proto.h"
 #include <libretto/xs_paths.h>
 
@@ -54,6 +55,10 @@ struct domain {
 	int wstatus;
 	char *guest_state; /* last guest/state read from xenstore */
 	struct lt_xs_watch *guest_watch;
+	/* Its port claims (ports.c): won when owner == domid, else refused. */
+	struct port_claim *ports;
+	size_t nports;
+	struct lt_xs_watch *ports_watch;
 	/* A RUN step waits for the guest to say it is up (boot.c). */
 	lt_done_fn boot_done;
 	void *boot_arg;
@@ -132,6 +137,9 @@ void domain_boot_wait(struct domain *d, unsigned timeout_ms, lt_done_fn done,
 		      void *arg);
 /* Ends a boot wait, if one is pending, with err and msg. */
 void domain_boot_resolve(struct domain *d, int err, const char *msg);
+
+/* The deployment's network server while it exists, or NULL. */
+struct domain *deployment_server(struct deployment *dep);
 
 /* Adds "exit_code", or "signal" and "signal_name", for a waitpid status. */
 void wstatus_to_json(struct json_object *o, int wstatus);

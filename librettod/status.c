@@ -27,8 +27,7 @@ static struct json_object *addr_json(struct in_addr a)
 static struct json_object *domain_json(struct engine *e, struct domain *d)
 {
 	struct json_object *o = json_object_new_object();
-	struct json_object *ports = json_object_new_array();
-	char mac[18], port[16];
+	char mac[18];
 
 	lt_mac_format(d->mac, mac);
 	json_object_object_add(o, "name", json_object_new_string(d->be.name));
@@ -47,13 +46,7 @@ static struct json_object *domain_json(struct engine *e, struct domain *d)
 	json_object_object_add(o, "mac", json_object_new_string(mac));
 	json_object_object_add(o, "vf",
 			       d->vf >= 0 ? json_object_new_int(d->vf) : NULL);
-	for (size_t i = 0; i < d->spec.nports; i++) {
-		snprintf(port, sizeof(port), "%s/%u",
-			 lt_proto_name(d->spec.ports[i].proto),
-			 d->spec.ports[i].port);
-		json_object_array_add(ports, json_object_new_string(port));
-	}
-	json_object_object_add(o, "ports", ports);
+	ports_describe(d, o);
 	json_object_object_add(
 	    o, "guest_state",
 	    d->guest_state ? json_object_new_string(d->guest_state) : NULL);

@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "log.h"
 #include "mac.h"
+#include "ports.h"
 #include "xs.h"
 #include <libretto/protocol.h>
 #include <libretto/version.h>
@@ -72,6 +73,64 @@ static int guest_write(struct lt_xs *xs, xs_transaction_t t,
 	return lt_xs_printf(xs, t, path, fmt, value);
 }
 
+static int server_app_write(struct lt_xs *xs, xs_transaction_t t,
+			    struct domain_writer *w, unsigned server,
+			    const char *leaf, const char *value)
+{
+	char path[PATH_LEN];
+
+	snprintf(path, sizeof(path),
+		 LT_XS_GUEST_FMT "/" LT_XS_SERVER_APPS "/%u/%s", server,
+		 w->d->domid, leaf);
+	w->what = "server/apps";
+	return lt_xs_printf(xs, t, path, "%s", value);
+}
+
+/*
+ * What the agent and the network server need to move an app's frames
+ * (docs/datapath.md): the app learns its backend, its ephemeral range or
+ * its VF; the server learns the app.
+ */
+static int datapath_write(struct lt_xs *xs, xs_transaction_t t,
+			  struct domain_writer *w)
+{
+	struct domain *d = w->d, *s = deployment_server(d->dep);
+	char ip[INET_ADDRSTRLEN], mac[18], num[16], eph[24] = "";
+
+	inet_ntop(AF_INET, &d->ip, ip, sizeof(ip));
+	lt_mac_format(d->mac, mac);
+	if (d->ephemeral >= 0) {
+		unsigned lo = LT_EPHEMERAL_BASE +
+			      (unsigned)d->ephemeral * LT_EPHEMERAL_SPAN;
+
+		snprintf(eph, sizeof(eph), "%u-%u", lo,
+			 lo + LT_EPHEMERAL_SPAN - 1);
+		if (guest_write(xs, t, w, LT_XS_NET_EPHEMERAL, "%s", eph) < 0)
+			return -1;
+	}
+	if (d->vf >= 0 &&
+	    guest_write(xs, t, w, LT_XS_NET_VF, "%s", LT_VF_NETDEV) < 0)
+		return -1;
+	if (s == NULL)
+		return 0; /* no server yet: it learns of the app on start */
+	snprintf(num, sizeof(num), "%u", s->domid);
+	if (d->spec.mode != LT_MODE_DIRECT &&
+	    guest_write(xs, t, w, LT_XS_NET_BACKEND, "%s", num) < 0)
+		return -1;
+	if (server_app_write(xs, t, w, s->domid, LT_XS_APP_NAME, d->be.name) <
+		0 ||
+	    server_app_write(xs, t, w, s->domid, LT_XS_APP_MODE,
+			     lt_mode_name(d->spec.mode)) < 0 ||
+	    server_app_write(xs, t, w, s->domid, LT_XS_APP_IP, ip) < 0 ||
+	    server_app_write(xs, t, w, s->domid, LT_XS_APP_MAC, mac) < 0 ||
+	    server_app_write(xs, t, w, s->domid, LT_XS_APP_EPHEMERAL, eph) <
+		0 ||
+	    server_app_write(xs, t, w, s->domid, LT_XS_APP_ACTIVE,
+			     d->spec.mode == LT_MODE_DIRECT ? "0" : "1") < 0)
+		return -1;
+	return 0;
+}
+
 static int domain_write_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 {
 	struct domain_writer *w = arg;
@@ -123,15 +182,11 @@ static int domain_write_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 			return -1;
 	}
 
-	for (size_t i = 0; i < d->spec.nports; i++) {
-		const struct lt_port *p = &d->spec.ports[i];
-
-		snprintf(path, sizeof(path), LT_XS_PORTMAP_FMT "/%s/%u",
-			 d->dep->name, lt_proto_name(p->proto), p->port);
-		w->what = "portmap";
-		if (lt_xs_printf(xs, t, path, "%u", d->domid) < 0)
-			return -1;
-	}
+	w->what = "portmap";
+	if (ports_claim_declared(xs, t, d) < 0)
+		return -1;
+	if (!d->be.is_server && datapath_write(xs, t, w) < 0)
+		return -1;
 	if (d->pool_ip) {
 		char elem[INET_ADDRSTRLEN];
 
@@ -198,6 +253,11 @@ int xs_layout_domain_write(struct lt_xs *xs, struct domain *d, char **err)
 	d->guest_watch = lt_xs_watch(xs, path, guest_state_changed, d);
 	if (d->guest_watch == NULL)
 		return fail(err, "watch guest/state");
+	/* Only the shared IP has a portmap: apps with their own address own
+	 * all of their ports. */
+	if (!d->be.is_server && d->spec.mode == LT_MODE_SERVER &&
+	    ports_watch(xs, d) < 0)
+		return fail(err, "watch guest/ports");
 	return 0;
 }
 
@@ -205,30 +265,25 @@ void xs_layout_domain_unwatch(struct lt_xs *xs, struct domain *d)
 {
 	lt_xs_unwatch(xs, d->guest_watch);
 	d->guest_watch = NULL;
+	ports_unwatch(xs, d);
 }
 
 static int domain_remove_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 {
-	struct domain *d = arg;
+	struct domain *d = arg, *s;
 	char path[PATH_LEN], ip[INET_ADDRSTRLEN];
 
 	snprintf(path, sizeof(path), LT_XS_DOMAIN_FMT, d->domid);
 	if (lt_xs_rm(xs, t, path) < 0)
 		return -1;
-	for (size_t i = 0; i < d->spec.nports; i++) {
-		const struct lt_port *p = &d->spec.ports[i];
-		char *owner;
-
-		snprintf(path, sizeof(path), LT_XS_PORTMAP_FMT "/%s/%u",
-			 d->dep->name, lt_proto_name(p->proto), p->port);
-		/* Only release what this domain still owns. */
-		owner = lt_xs_read(xs, t, path);
-		if (owner != NULL && (unsigned)atoi(owner) == d->domid &&
-		    lt_xs_rm(xs, t, path) < 0) {
-			free(owner);
+	if (ports_release_all(xs, t, d) < 0)
+		return -1;
+	if (!d->be.is_server && (s = deployment_server(d->dep)) != NULL) {
+		snprintf(path, sizeof(path),
+			 LT_XS_GUEST_FMT "/" LT_XS_SERVER_APPS "/%u", s->domid,
+			 d->domid);
+		if (lt_xs_rm(xs, t, path) < 0)
 			return -1;
-		}
-		free(owner);
 	}
 	if (d->pool_ip) {
 		addr_element(d->ip, ip);

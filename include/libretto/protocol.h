@@ -39,6 +39,7 @@
 #define LT_EV_DOMAIN_EXIT    "domain-exit"
 #define LT_EV_GUEST_STATE    "guest-state"
 #define LT_EV_BACKEND_FAILED "backend-failed"
+#define LT_EV_PORT_CONFLICT  "port-conflict"
 #define LT_EV_DEPLOYMENT     "deployment-state"
 
 /* domain states, as status reports them */
