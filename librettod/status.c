@@ -1,12 +1,15 @@
 /* The status command's result (docs/protocol.md, "status result"). */
 #include <arpa/inet.h>
+#include <libretto/xs_paths.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
 #include "engine.h"
 #include "mac.h"
 #include "op.h"
+#include "xs.h"
 #include <libretto/protocol.h>
 
 static const char *const deployment_state_names[] = {
@@ -22,6 +25,57 @@ static struct json_object *addr_json(struct in_addr a)
 
 	inet_ntop(AF_INET, &a, buf, sizeof(buf));
 	return json_object_new_string(buf);
+}
+
+/*
+ * The counters the network server publishes (docs/datapath.md) under dir,
+ * as numbers; NULL when there are none (no server, or not yet written).
+ */
+static struct json_object *counters_json(struct engine *e, const char *dir)
+{
+	char **names = lt_xs_list(e->xs, XBT_NULL, dir);
+	struct json_object *o = NULL;
+	char path[320];
+
+	for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
+		char *v, *end;
+		long long n;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if ((v = lt_xs_read(e->xs, XBT_NULL, path)) == NULL)
+			continue;
+		n = strtoll(v, &end, 10);
+		if (*v != '\0' && *end == '\0') {
+			if (o == NULL)
+				o = json_object_new_object();
+			json_object_object_add(o, names[i],
+					       json_object_new_int64(n));
+		}
+		free(v);
+	}
+	free(names);
+	return o;
+}
+
+static void counters_describe(struct engine *e, struct domain *d,
+			      struct json_object *o)
+{
+	struct domain *s = deployment_server(d->dep);
+	char dir[256];
+
+	if (s == NULL || !d->created) {
+		json_object_object_add(o, "counters", NULL);
+		return;
+	}
+	if (d == s)
+		snprintf(dir, sizeof(dir),
+			 LT_XS_GUEST_FMT "/" LT_XS_SERVER_STATS, s->domid);
+	else
+		snprintf(dir, sizeof(dir),
+			 LT_XS_GUEST_FMT "/" LT_XS_SERVER_APPS
+					 "/%u/" LT_XS_APP_STATS,
+			 s->domid, d->domid);
+	json_object_object_add(o, "counters", counters_json(e, dir));
 }
 
 static struct json_object *domain_json(struct engine *e, struct domain *d)
@@ -47,6 +101,7 @@ static struct json_object *domain_json(struct engine *e, struct domain *d)
 	json_object_object_add(o, "vf",
 			       d->vf >= 0 ? json_object_new_int(d->vf) : NULL);
 	ports_describe(d, o);
+	counters_describe(e, d, o);
 	json_object_object_add(
 	    o, "guest_state",
 	    d->guest_state ? json_object_new_string(d->guest_state) : NULL);
