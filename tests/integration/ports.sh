@@ -62,10 +62,11 @@ it_xs xenstore-rm "/local/domain/$a/libretto/guest/ports"
 it_check "declared ports stay when the guest lists nothing" \
   [ "$(it_xs xenstore-read /libretto/portmap/$IT_DEP/tcp/80)" = "$a" ]
 # What the network server publishes shows in status (docs/datapath.md).
-it_xs xenstore-write "/local/domain/$srv/libretto/server/apps/$dyn/stats/to_app_packets" 5 \
-  "/local/domain/$srv/libretto/server/stats/rx_packets" 7
+# (Keys of the test's own, which a running network server leaves alone.)
+it_xs xenstore-write "/local/domain/$srv/libretto/server/apps/$dyn/stats/test_marker" 5 \
+  "/local/domain/$srv/libretto/server/stats/test_marker" 7
 it_check "status shows the app's and the PF's counters" \
-  [ "$(ctl --json status "$IT_DEP" dyn | jq -c .counters) $(ctl --json status "$IT_DEP" server | jq -c .counters)" = '{"to_app_packets":5} {"rx_packets":7}' ]
+  [ "$(ctl --json status "$IT_DEP" dyn | jq -c .counters.test_marker) $(ctl --json status "$IT_DEP" server | jq -c .counters.test_marker)" = "5 7" ]
 ctl destroy "$IT_DEP" >/dev/null
 it_check "destroy releases every port" bash -c \
   "[ -z \"\$(XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-ls /libretto/portmap 2>/dev/null)\" ]"
