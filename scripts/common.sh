@@ -8,7 +8,7 @@ LIBRETTO_PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libxen-dev xen-utils-4.17 xenstore-utils
   libevent-dev libjson-c-dev libyaml-dev
-  iproute2 procps psmisc jq curl socat
+  iproute2 iputils-ping tcpdump ethtool procps psmisc jq curl socat
   nginx-light redis-server redis-tools memcached
 )
 

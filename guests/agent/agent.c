@@ -1,30 +1,37 @@
 /*
  * libretto-agent: runs inside each application domain next to the app.
- * It starts the app, reports the guest's state in xenstore
- * (guest/state: booting, ready, error) and ends as the app ends, with the
- * same status, so the domain dies with its app as a Xen domain would.
  *
- * The data path (VIF rings, TAP bridge, port claims) is issue 3's; this is
- * the supervision part that the control plane needs now.
+ * It sets up the domain's network (docs/datapath.md: tap0 bridged to a
+ * VIF for dynamic and server apps, the VF for direct ones), starts the
+ * app, reports the guest's state in xenstore (guest/state: booting,
+ * ready, error), claims the app's listening ports in guest/ports, and
+ * ends as the app ends, with the same status, so the domain dies with its
+ * app as a Xen domain would.
+ *
+ * One poll() loop does all of it: signals (signalfd), xenstore watches,
+ * the port-scan timer, the TAP and the VIF's channel.  One thread, so
+ * the rings have exactly one producer and one consumer on our side.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "guest_xs.h"
 #include <libretto/xs_paths.h>
 
-static volatile sig_atomic_t forward_signal;
+#include "agent.h"
 
-static void on_signal(int sig)
-{
-	forward_signal = sig;
-}
+/* Port scans: often enough that a claim follows a bind within a second
+ * (the test wants 2 s), rare enough to cost nothing; the first one soon
+ * after the app starts. */
+#define SCAN_FIRST_NS (100 * 1000 * 1000L)
+#define SCAN_EVERY_NS (500 * 1000 * 1000L)
 
 static void usage(void)
 {
@@ -34,13 +41,183 @@ static void usage(void)
 			"librettod).\n");
 }
 
+struct agent {
+	struct guest_xs gx;
+	struct agent_net net;
+	int tap, sfd, tfd;
+	struct vif vif;
+	struct bridge bridge;
+	struct port_set claimed, foreign;
+	pid_t app;
+};
+
+/* Setup failed before the app started: say so and end. */
+static _Noreturn void fail_early(struct agent *a)
+{
+	vif_stop(&a->vif);
+	guest_xs_write(&a->gx, LT_XS_GUEST_STATE, LT_GUEST_ERROR);
+	guest_xs_close(&a->gx);
+	exit(1);
+}
+
+static int setup_vif_path(struct agent *a)
+{
+	int r;
+
+	a->tap = tap_open(AGENT_TAP_NAME);
+	if (a->tap < 0) {
+		agent_log("cannot create %s: %s\n", AGENT_TAP_NAME,
+			  strerror(-a->tap));
+		return -1;
+	}
+	if (netcfg_iface(AGENT_TAP_NAME, &a->net, true) < 0)
+		return -1;
+	if (a->net.have_ephemeral) {
+		r = netcfg_port_range(a->net.eph_lo, a->net.eph_hi);
+		if (r < 0) {
+			agent_log("cannot set ip_local_port_range %u-%u: %s\n",
+				  a->net.eph_lo, a->net.eph_hi, strerror(-r));
+			return -1;
+		}
+		agent_log("ephemeral ports %u-%u\n", a->net.eph_lo,
+			  a->net.eph_hi);
+	}
+	r = vif_init(&a->vif, &a->gx, a->net.backend);
+	if (r < 0) {
+		agent_log("cannot watch the backend's state: %s\n",
+			  strerror(-r));
+		return -1;
+	}
+	if (bridge_init(&a->bridge, a->tap, &a->vif) < 0)
+		return -1;
+	/* Publishing does not wait for the backend: it may be restarting,
+	 * and the app must not wait for it to start. */
+	return vif_start(&a->vif) < 0 ? -1 : 0;
+}
+
+static void scan_ports(struct agent *a)
+{
+	struct port_set cur;
+	int r = ports_scan(&cur);
+
+	if (r < 0) {
+		agent_log("port scan failed: %s\n", strerror(-r));
+		return;
+	}
+	ports_mask(&cur, &a->foreign);
+	r = ports_sync(&a->gx, &a->claimed, &cur);
+	if (r < 0)
+		agent_log("cannot write port claims: %s\n", strerror(-r));
+}
+
+static void on_watches(struct agent *a)
+{
+	char **w;
+
+	while ((w = xs_check_watch(a->gx.h)) != NULL) {
+		if (strcmp(w[XS_WATCH_TOKEN], "vif") == 0)
+			vif_backend_changed(&a->vif);
+		free(w);
+	}
+}
+
+static void on_timer(struct agent *a)
+{
+	uint64_t ticks;
+
+	if (read(a->tfd, &ticks, sizeof(ticks)) < 0)
+		return;
+	scan_ports(a);
+	if (a->net.kind != AGENT_NET_VIF)
+		return;
+	/* Watches cover every state change; this covers what they cannot:
+	 * a start that failed for want of resources, and a Connected seen
+	 * before the backend's rx was visible. */
+	if (a->vif.phase == VIF_DOWN)
+		vif_start(&a->vif);
+	else if (a->vif.phase == VIF_WAIT)
+		vif_backend_changed(&a->vif);
+}
+
+/* Returns true once the app has ended (*status set). */
+static bool on_signal(struct agent *a, int *status)
+{
+	struct signalfd_siginfo si;
+
+	while (read(a->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo != SIGCHLD) {
+			/* The domain is being stopped: the app decides how
+			 * to end, and we end with it. */
+			kill(a->app, (int)si.ssi_signo);
+			continue;
+		}
+		if (waitpid(a->app, status, WNOHANG) == a->app)
+			return true;
+	}
+	return false;
+}
+
+static int run(struct agent *a)
+{
+	int status = 0;
+
+	for (;;) {
+		struct pollfd p[5];
+		enum vif_phase before = a->vif.phase;
+		int n = 0, ip_tap = -1, ip_chan = -1, cfd;
+
+		p[n++] = (struct pollfd){.fd = a->sfd, .events = POLLIN};
+		p[n++] =
+		    (struct pollfd){.fd = xs_fileno(a->gx.h), .events = POLLIN};
+		p[n++] = (struct pollfd){.fd = a->tfd, .events = POLLIN};
+		if (a->vif.phase == VIF_UP && !a->bridge.tx_blocked) {
+			ip_tap = n;
+			p[n++] =
+			    (struct pollfd){.fd = a->tap, .events = POLLIN};
+		}
+		cfd = vif_chan_fd(&a->vif);
+		if (cfd >= 0) {
+			ip_chan = n;
+			p[n++] = (struct pollfd){.fd = cfd, .events = POLLIN};
+		}
+		if (poll(p, (nfds_t)n, a->bridge.rx_more ? 0 : -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			agent_log("poll: %s\n", strerror(errno));
+			/* Not fatal to the app: keep supervising it. */
+			sleep(1);
+			continue;
+		}
+		if ((p[0].revents & POLLIN) && on_signal(a, &status))
+			return status;
+		if (p[1].revents & POLLIN)
+			on_watches(a);
+		if (p[2].revents & POLLIN)
+			on_timer(a);
+		if (a->net.kind == AGENT_NET_VIF) {
+			if (a->vif.kick && a->vif.phase == VIF_UP)
+				a->bridge.rx_more = true;
+			a->vif.kick = false;
+			if (a->bridge.rx_more ||
+			    (ip_chan >= 0 && (p[ip_chan].revents & POLLIN)))
+				bridge_chan_event(&a->bridge);
+			if (ip_tap >= 0 && (p[ip_tap].revents & POLLIN))
+				bridge_tap_readable(&a->bridge);
+			if (a->vif.phase != before)
+				bridge_reset(&a->bridge);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
-	struct guest_xs gx;
-	struct sigaction sa = {.sa_handler = on_signal};
-	int status, first = 1, exec_pipe[2], exec_errno;
-	ssize_t n;
-	pid_t app;
+	static struct agent a = {.tap = -1, .sfd = -1, .tfd = -1};
+	struct itimerspec its = {
+	    .it_value = {.tv_nsec = SCAN_FIRST_NS},
+	    .it_interval = {.tv_nsec = SCAN_EVERY_NS},
+	};
+	sigset_t block, child_mask;
+	int first = 1, exec_errno, status, r;
 
 	if (argc >= 2 && strcmp(argv[1], "--") == 0)
 		first = 2;
@@ -48,75 +225,70 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (guest_xs_open(&gx, "libretto-agent") < 0)
+	if (guest_xs_open(&a.gx, "libretto-agent") < 0)
 		return 1;
-	guest_xs_write(&gx, LT_XS_GUEST_STATE, LT_GUEST_BOOTING);
+	guest_xs_write(&a.gx, LT_XS_GUEST_STATE, LT_GUEST_BOOTING);
+	/* A vanished xenstored must show as a failed write, not kill us
+	 * (and with us the app's supervision). */
+	signal(SIGPIPE, SIG_IGN);
 
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	/* A close-on-exec pipe tells whether exec worked: it closes with
-	 * no data on success, carries errno on failure. Only then is the
-	 * guest "ready" -- librettod waits for that to call a domain up. */
-	if (pipe2(exec_pipe, O_CLOEXEC) < 0) {
-		perror("libretto-agent: pipe2");
-		guest_xs_write(&gx, LT_XS_GUEST_STATE, LT_GUEST_ERROR);
-		return 1;
+	if (conf_read(&a.gx, &a.net) < 0)
+		fail_early(&a);
+	/* librettod brings lo up; a namespace made another way may not. */
+	r = netcfg_link("lo", NULL, 0, true);
+	if (r < 0)
+		agent_log("cannot bring lo up: %s\n", strerror(-r));
+	/* Networking before the app, so that it can bind at once. */
+	if (a.net.kind == AGENT_NET_VIF && setup_vif_path(&a) < 0)
+		fail_early(&a);
+	if (a.net.kind == AGENT_NET_VF && vf_setup(&a.net) < 0)
+		fail_early(&a);
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	/* Blocked before the fork: a SIGCHLD of an app that dies at once
+	 * waits in the signalfd instead of being lost. */
+	if (sigprocmask(SIG_BLOCK, &block, &child_mask) < 0 ||
+	    (a.sfd = signalfd(-1, &block, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    (a.tfd = timerfd_create(CLOCK_MONOTONIC,
+				    TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
+	    timerfd_settime(a.tfd, 0, &its, NULL) < 0) {
+		agent_log("signalfd/timerfd: %s\n", strerror(errno));
+		fail_early(&a);
 	}
-	app = fork();
-	if (app < 0) {
-		perror("libretto-agent: fork");
-		guest_xs_write(&gx, LT_XS_GUEST_STATE, LT_GUEST_ERROR);
-		return 1;
+	ports_read_existing(&a.gx, &a.foreign);
+
+	a.app = supervise_start(argv + first, &child_mask, &exec_errno);
+	if (a.app < 0) {
+		agent_log("cannot start the app: %s\n", strerror(exec_errno));
+		fail_early(&a);
 	}
-	if (app == 0) {
-		int err;
+	guest_xs_write(&a.gx, LT_XS_GUEST_STATE,
+		       exec_errno ? LT_GUEST_ERROR : LT_GUEST_READY);
 
-		close(exec_pipe[0]);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		execvp(argv[first], argv + first);
-		err = errno;
-		fprintf(stderr, "libretto-agent: cannot run %s: %s\n",
-			argv[first], strerror(err));
-		/* If the parent is gone there is no one to tell. */
-		ssize_t told = write(exec_pipe[1], &err, sizeof(err));
-		(void)told;
-		_exit(127);
-	}
-	close(exec_pipe[1]);
-	exec_errno = 0;
-	while ((n = read(exec_pipe[0], &exec_errno, sizeof(exec_errno))) < 0 &&
-	       errno == EINTR)
-		;
-	close(exec_pipe[0]);
-	guest_xs_write(&gx, LT_XS_GUEST_STATE,
-		       n > 0 ? LT_GUEST_ERROR : LT_GUEST_READY);
+	status = run(&a);
 
-	for (;;) {
-		pid_t r = waitpid(app, &status, 0);
+	if (a.net.kind == AGENT_NET_VIF)
+		agent_log("app ended; VIF: %u connection(s), %llu frames to "
+			  "the app, %llu from it, %llu malformed, %llu TAP "
+			  "errors\n",
+			  a.vif.connects, (unsigned long long)a.bridge.to_tap,
+			  (unsigned long long)a.bridge.from_tap,
+			  (unsigned long long)a.bridge.malformed,
+			  (unsigned long long)a.bridge.tap_errors);
+	vif_stop(&a.vif);
+	/* The app's sockets are gone with it. */
+	memset(&a.foreign, 0, sizeof(a.foreign));
+	{
+		static struct port_set none;
 
-		if (r == app)
-			break;
-		if (r < 0 && errno == EINTR && forward_signal) {
-			kill(app, forward_signal);
-			forward_signal = 0;
-			continue;
-		}
-		if (r < 0 && errno != EINTR) {
-			perror("libretto-agent: waitpid");
-			return 1;
-		}
+		ports_sync(&a.gx, &a.claimed, &none);
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		guest_xs_write(&gx, LT_XS_GUEST_STATE, LT_GUEST_ERROR);
-	guest_xs_close(&gx);
-	if (WIFSIGNALED(status)) {
-		/* Die of the same signal, so librettod sees what the app
-		 * saw. */
-		signal(WTERMSIG(status), SIG_DFL);
-		kill(getpid(), WTERMSIG(status));
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+		guest_xs_write(&a.gx, LT_XS_GUEST_STATE, LT_GUEST_ERROR);
+	guest_xs_close(&a.gx);
+	supervise_exit_like(status);
 }

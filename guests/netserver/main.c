@@ -1,0 +1,519 @@
+/*
+ * libretto-netserver: the network server of docs/datapath.md.
+ *
+ * One thread, one poll() over the PF socket, every connected VIF's
+ * channel and the xenstore watch descriptor.  It sleeps in ppoll() with
+ * SIGTERM unblocked only there, so a stop request cannot slip in between
+ * the check and the sleep.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libretto/xs_paths.h>
+
+#include "netserver.h"
+#include "platform_xs.h"
+
+#define PF_NAME "pf0"
+/* Work done per round before looking at the other sources again, so
+ * that one busy VIF or a flood on the PF cannot starve the rest. */
+#define TX_BATCH      256
+#define PF_BLOCKS_MAX 4
+
+struct ns {
+	struct guest_xs gx;
+	struct pf pf;
+	struct ns_apps apps;
+	struct portmap pm;
+	struct fw_ctx fw;
+	struct ns_pf_stats pfst, pfst_written;
+	bool pf_blocked;      /* a send hit EAGAIN: wait for POLLOUT */
+	uint16_t stall_dom;   /* PF paused for this app's rx room */
+	uint64_t stall_since; /* when, in ms */
+	bool stall_expired;   /* waited long enough: drop that frame */
+	uint8_t buf[VIF_FRAME_MAX];
+	uint8_t reply[VIF_VNET_HDR_LEN + VIF_ETH_MAX_MTU];
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static char *read_own(struct ns *s, const char *leaf)
+{
+	char path[192];
+	unsigned len;
+
+	snprintf(path, sizeof(path), "%s/%s", s->gx.base, leaf);
+	return xs_read(s->gx.h, XBT_NULL, path, &len);
+}
+
+/* ---- delivery ---- */
+
+static void to_app(struct ns *s, struct ns_app *a, const uint8_t *frame,
+		   uint32_t len)
+{
+	if (ns_vif_put(a, frame, len) < 0) {
+		/* The app is not keeping up (ring full) or gone: drop as a
+		 * NIC would, TCP recovers. */
+		a->st.drops++;
+		return;
+	}
+	a->st.to_app_packets++;
+	a->st.to_app_bytes += len - VIF_VNET_HDR_LEN;
+	(void)s;
+}
+
+static void flood(struct ns *s, unsigned to, uint16_t src, const uint8_t *frame,
+		  uint32_t len)
+{
+	for (unsigned i = 0; i < s->apps.n; i++) {
+		struct ns_app *a = s->apps.v[i];
+
+		if (a->domid == src || !a->vif.connected)
+			continue;
+		if (((to & FW_FLOOD_DED) && app_is_dedicated(a)) ||
+		    ((to & FW_FLOOD_SRV) && a->mode == NS_MODE_SERVER))
+			to_app(s, a, frame, len);
+	}
+}
+
+/* Sends a reply of the server itself back where the request came from:
+ * the wire, or the app (src) that asked. */
+static void self_reply(struct ns *s, const uint8_t *eth, size_t len,
+		       uint16_t src)
+{
+	uint8_t *out = s->reply + VIF_VNET_HDR_LEN;
+	size_t cap = sizeof(s->reply) - VIF_VNET_HDR_LEN, n;
+
+	n = arp_reply(eth, len, s->fw.server_ip, s->fw.server_mac, out, cap);
+	if (n == 0)
+		n = icmp_echo_reply(eth, len, s->fw.server_ip, s->fw.server_mac,
+				    out, cap);
+	if (n == 0)
+		return;
+	memset(s->reply, 0, VIF_VNET_HDR_LEN); /* complete checksums */
+	if (src != 0) {
+		struct ns_app *a = apps_find(&s->apps, src);
+		if (a != NULL)
+			to_app(s, a, s->reply,
+			       (uint32_t)(n + VIF_VNET_HDR_LEN));
+		return;
+	}
+	if (pf_send(&s->pf, s->reply, n + VIF_VNET_HDR_LEN) == 0) {
+		s->pfst.tx_packets++;
+		s->pfst.tx_bytes += n;
+	}
+}
+
+static void execute(struct ns *s, struct fw_dec d, uint16_t src,
+		    const uint8_t *frame, uint32_t len)
+{
+	const uint8_t *eth = frame + VIF_VNET_HDR_LEN;
+	size_t elen = len - VIF_VNET_HDR_LEN;
+
+	if (d.to == 0) {
+		if (d.drop == FW_DROP_FOREIGN)
+			s->pfst.foreign++;
+		else
+			s->pfst.no_owner++;
+		return;
+	}
+	if (d.to & FW_SELF)
+		self_reply(s, eth, elen, src);
+	if (d.to & FW_APP) {
+		struct ns_app *a = apps_find(&s->apps, d.domid);
+		if (a != NULL)
+			to_app(s, a, frame, len);
+	}
+	if (d.to & (FW_FLOOD_DED | FW_FLOOD_SRV))
+		flood(s, d.to, src, frame, len);
+}
+
+/* ---- the PF ---- */
+
+/* A unicast frame for an app whose rx ring is full: rather than drop it
+ * (bulk TCP into an app would lose a super-frame every few), the PF is
+ * paused at that frame until the app frees room, for at most this long
+ * (an app that stopped reading must not stall the others for good). */
+#define STALL_MAX_MS 50
+
+static bool on_pf_frame(void *arg, const uint8_t *frame, uint32_t len,
+			bool truncated)
+{
+	struct ns *s = arg;
+	const uint8_t *eth = frame + VIF_VNET_HDR_LEN;
+	struct fw_dec d;
+
+	if (len < VIF_VNET_HDR_LEN + VIF_ETH_HLEN || truncated) {
+		s->pfst.rx_packets++;
+		s->pfst.no_owner++;
+		return true;
+	}
+	/* The ring is the kernel's, not a peer's: no copy needed before
+	 * parsing. */
+	d = fw_from_pf(&s->fw, eth, len - VIF_VNET_HDR_LEN);
+	struct ns_app *a = d.to == FW_APP ? apps_find(&s->apps, d.domid) : NULL;
+	if (a != NULL && a->vif.connected && !s->stall_expired) {
+		int r = ns_vif_put(a, frame, len);
+		if (r == -ENOBUFS) {
+			ns_vif_flush(a);
+			if (ring_producer_prepare_sleep(&a->vif.rx, len)) {
+				if (s->stall_dom != a->domid) {
+					s->stall_dom = a->domid;
+					s->stall_since = now_ms();
+				}
+				return false;
+			}
+			r = ns_vif_put(a, frame, len); /* room appeared */
+		}
+		if (r == 0) {
+			a->st.to_app_packets++;
+			a->st.to_app_bytes += len - VIF_VNET_HDR_LEN;
+		} else {
+			a->st.drops++;
+		}
+		d.to = 0; /* delivered (or dropped and counted) here */
+	}
+	s->stall_dom = 0;
+	s->stall_expired = false;
+	s->pfst.rx_packets++;
+	s->pfst.rx_bytes += len - VIF_VNET_HDR_LEN;
+	if (d.to != 0 || d.drop != FW_DROP_NONE)
+		execute(s, d, 0, frame, len);
+
+	return true;
+}
+
+/* ---- the VIFs ---- */
+
+/* Moves up to TX_BATCH frames from app a's tx ring.  Returns true if
+ * frames may remain (call again without sleeping). */
+static bool service_tx(struct ns *s, struct ns_app *a)
+{
+	struct ns_vif *v = &a->vif;
+	unsigned n = 0;
+
+	for (;;) {
+		const void *p;
+		uint32_t len;
+		int r;
+
+		if (n == TX_BATCH || s->pf_blocked)
+			break;
+		r = ring_peek(&v->tx, &p, &len);
+		if (r < 0) { /* the frontend broke the ring: tear down */
+			fprintf(stderr,
+				"libretto-netserver: app %u: tx ring broken\n",
+				a->domid);
+			ns_vif_disconnect(&s->gx, a, VIF_STATE_CLOSED);
+			v->failed = true;
+			return false;
+		}
+		if (r == 0) {
+			if (ring_consumer_needs_notify(&v->tx))
+				plat_chan_notify(v->chan);
+			if (ring_consumer_prepare_sleep(&v->tx))
+				return false;
+			continue; /* something arrived meanwhile */
+		}
+		/* Copy before checking: the peer can rewrite shared memory
+		 * between our check and our use. */
+		memcpy(s->buf, p, len);
+		enum vif_frame_err e = vif_frame_check(s->buf, len);
+		if (e != VIF_FRAME_OK) {
+			ring_release(&v->tx);
+			a->st.malformed++;
+			n++;
+			continue;
+		}
+		struct fw_dec d =
+		    fw_from_app(&s->fw, a->domid, s->buf + VIF_VNET_HDR_LEN,
+				len - VIF_VNET_HDR_LEN);
+		if (d.to & FW_PF) {
+			r = pf_send(&s->pf, s->buf, len);
+			if (r == -EAGAIN) {
+				/* Keep the frame in the ring: the app's
+				 * TCP should see back-pressure, not loss. */
+				s->pf_blocked = true;
+				break;
+			}
+			if (r == 0) {
+				s->pfst.tx_packets++;
+				s->pfst.tx_bytes += len - VIF_VNET_HDR_LEN;
+			} else {
+				a->st.drops++;
+			}
+		}
+		ring_release(&v->tx);
+		a->st.from_app_packets++;
+		a->st.from_app_bytes += len - VIF_VNET_HDR_LEN;
+		n++;
+		execute(s, d, a->domid, s->buf, len);
+	}
+	if (ring_consumer_needs_notify(&v->tx))
+		plat_chan_notify(v->chan);
+	return !s->pf_blocked;
+}
+
+/* ---- xenstore ---- */
+
+static void app_gone(struct ns_app *a, void *arg)
+{
+	struct ns *s = arg;
+
+	/* Its directory is gone with it: nothing to write. */
+	ns_vif_disconnect(&s->gx, a, -1);
+	fprintf(stderr, "libretto-netserver: app %u gone\n", a->domid);
+}
+
+static void watch_vif(struct ns *s, unsigned domid, bool on)
+{
+	char path[192];
+
+	if (plat_xs_vif_path(path, sizeof(path), domid, LT_XS_GUEST_VIF) < 0)
+		return;
+	if (on)
+		xs_watch(s->gx.h, path, "vif");
+	else
+		xs_unwatch(s->gx.h, path, "vif");
+}
+
+static void refresh(struct ns *s)
+{
+	bool had[NS_APPS_MAX];
+	uint16_t doms[NS_APPS_MAX];
+	unsigned n0 = s->apps.n;
+	char *v;
+
+	/* Our own identity can change only across a redeploy, but it is
+	 * cheap to re-read and then nothing is assumed about order. */
+	v = read_own(s, LT_XS_NET_IP);
+	if (v != NULL && parse_ip(v, &s->fw.server_ip) < 0)
+		fprintf(stderr, "libretto-netserver: bad net/ip %s\n", v);
+	free(v);
+	v = read_own(s, LT_XS_NET_MAC);
+	if (v == NULL || parse_mac(v, s->fw.server_mac) < 0)
+		memcpy(s->fw.server_mac, s->pf.mac, 6);
+	free(v);
+
+	for (unsigned i = 0; i < n0; i++)
+		doms[i] = s->apps.v[i]->domid;
+	if (apps_read_xs(&s->apps, &s->gx, app_gone, s) < 0)
+		fprintf(stderr, "libretto-netserver: reading apps: %s\n",
+			strerror(errno));
+	for (unsigned i = 0; i < n0; i++)
+		if (apps_find(&s->apps, doms[i]) == NULL)
+			watch_vif(s, doms[i], false);
+	for (unsigned i = 0; i < s->apps.n; i++) {
+		had[i] = false;
+		for (unsigned j = 0; j < n0; j++)
+			had[i] |= doms[j] == s->apps.v[i]->domid;
+		if (!had[i])
+			watch_vif(s, s->apps.v[i]->domid, true);
+		ns_vif_sync(&s->gx, s->apps.v[i]);
+	}
+	if (pm_read_xs(&s->pm, &s->gx) < 0)
+		fprintf(stderr, "libretto-netserver: reading portmap: %s\n",
+			strerror(errno));
+	pm_rebuild(&s->pm, &s->apps);
+}
+
+/* Drains the pending watch events.  True if any concerns us: our own
+ * stats and vif-state writes fire our watch too and are skipped. */
+static bool drain_watches(struct ns *s)
+{
+	bool relevant = false;
+	char **w;
+
+	while ((w = xs_check_watch(s->gx.h)) != NULL) {
+		const char *p = w[XS_WATCH_PATH];
+		if (strstr(p, "/" LT_XS_APP_STATS) == NULL &&
+		    strstr(p, "/" LT_XS_APP_VIF_STATE) == NULL &&
+		    strstr(p, "/" LT_XS_SERVER_STATS) == NULL)
+			relevant = true;
+		free(w);
+	}
+	return relevant;
+}
+
+static int add_watches(struct ns *s)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/" LT_XS_SERVER_APPS, s->gx.base);
+	if (!xs_watch(s->gx.h, path, "apps"))
+		return -1;
+	snprintf(path, sizeof(path), "%s/" LT_XS_SERVER_PORTMAP, s->gx.base);
+	if (!xs_watch(s->gx.h, path, "portmap"))
+		return -1;
+	snprintf(path, sizeof(path), "%s/" LT_XS_NET_IP, s->gx.base);
+	return xs_watch(s->gx.h, path, "ip") ? 0 : -1;
+}
+
+/* ---- the loop ---- */
+
+static void run(struct ns *s, const sigset_t *unblocked)
+{
+	struct pollfd pfd[2 + NS_APPS_MAX];
+	struct ns_app *who[2 + NS_APPS_MAX];
+	uint64_t last_stats = 0;
+
+	while (!stop) {
+		unsigned n = 0;
+		int timeout = -1;
+		bool more = false;
+
+		/* Work first, then sleep: whatever is pending (including what
+		 * arrived before a channel was polled) is served. */
+		for (unsigned i = 0; i < s->apps.n; i++) {
+			struct ns_app *a = s->apps.v[i];
+			if (a->vif.connected && service_tx(s, a))
+				more = true;
+		}
+		if (pf_rx(&s->pf, on_pf_frame, s, PF_BLOCKS_MAX) ==
+			PF_BLOCKS_MAX &&
+		    pf_rx_ready(&s->pf))
+			more = true;
+		for (unsigned i = 0; i < s->apps.n; i++)
+			ns_vif_flush(s->apps.v[i]);
+
+		uint64_t t = now_ms();
+		if (stats_dirty(&s->apps, &s->pfst, &s->pfst_written)) {
+			if (t >= last_stats + 1000) {
+				stats_flush(&s->gx, &s->apps, &s->pfst,
+					    &s->pfst_written);
+				last_stats = t;
+			} else {
+				timeout = (int)(last_stats + 1000 - t);
+			}
+		}
+		if (more)
+			timeout = 0;
+
+		if (s->stall_dom != 0) {
+			struct ns_app *a = apps_find(&s->apps, s->stall_dom);
+			uint64_t end = s->stall_since + STALL_MAX_MS;
+			if (a == NULL || !a->vif.connected || t >= end) {
+				s->stall_expired = true;
+				timeout = 0;
+			} else if (timeout < 0 || end - t < (uint64_t)timeout) {
+				timeout = (int)(end - t);
+			}
+		}
+		/* While paused, the PF's readiness is no news: the wakeup is
+		 * the app's notification (its channel is polled). */
+		pfd[n] = (struct pollfd){.fd = s->pf.fd,
+					 .events = s->stall_dom ? 0 : POLLIN};
+		if (s->pf_blocked)
+			pfd[n].events |= POLLOUT;
+		who[n++] = NULL;
+		pfd[n] =
+		    (struct pollfd){.fd = xs_fileno(s->gx.h), .events = POLLIN};
+		who[n++] = NULL;
+		for (unsigned i = 0; i < s->apps.n; i++) {
+			struct ns_app *a = s->apps.v[i];
+			if (!a->vif.connected)
+				continue;
+			pfd[n] = (struct pollfd){
+			    .fd = plat_chan_fd(a->vif.chan), .events = POLLIN};
+			who[n++] = a;
+		}
+		struct timespec ts = {timeout / 1000,
+				      (long)(timeout % 1000) * 1000000};
+		int r = ppoll(pfd, n, timeout < 0 ? NULL : &ts, unblocked);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("libretto-netserver: ppoll");
+			break;
+		}
+		if (pfd[0].revents & POLLOUT)
+			s->pf_blocked = false;
+		if ((pfd[1].revents & POLLIN) && drain_watches(s))
+			refresh(s);
+		for (unsigned i = 2; i < n; i++)
+			if ((pfd[i].revents & POLLIN) && who[i]->vif.connected)
+				/* Ack before reading the ring, so that a
+				 * notify sent meanwhile wakes the next
+				 * poll. */
+				plat_chan_ack(who[i]->vif.chan);
+	}
+}
+
+int main(void)
+{
+	static struct ns s; /* large (portmap, buffers): not on the stack */
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigset_t block, unblocked;
+	char *v;
+	int r;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &unblocked);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (guest_xs_open(&s.gx, "libretto-netserver") < 0)
+		return 1;
+	if (guest_xs_write(&s.gx, LT_XS_SERVER_STATE, LT_SERVER_STARTING) < 0 ||
+	    guest_xs_write(&s.gx, LT_XS_GUEST_STATE, LT_GUEST_BOOTING) < 0) {
+		perror("libretto-netserver: xenstore write");
+		return 1;
+	}
+	r = pf_open(&s.pf, PF_NAME);
+	if (r < 0) {
+		fprintf(stderr, "libretto-netserver: %s: %s\n", PF_NAME,
+			strerror(-r));
+		guest_xs_write(&s.gx, LT_XS_GUEST_STATE, LT_GUEST_ERROR);
+		return 1;
+	}
+	memset(&s.pfst_written, 0xff, sizeof(s.pfst_written));
+	s.fw.pm = &s.pm;
+	s.fw.apps = &s.apps;
+	v = read_own(&s, LT_XS_NET_IP);
+	if (v == NULL || parse_ip(v, &s.fw.server_ip) < 0)
+		fprintf(stderr, "libretto-netserver: no usable net/ip yet\n");
+	free(v);
+	if (add_watches(&s) < 0) {
+		perror("libretto-netserver: xs_watch");
+		return 1;
+	}
+	refresh(&s);
+	guest_xs_write(&s.gx, LT_XS_SERVER_STATE, LT_SERVER_RUNNING);
+	guest_xs_write(&s.gx, LT_XS_GUEST_STATE, LT_GUEST_READY);
+
+	run(&s, &unblocked);
+
+	/* Tell every frontend that its backend is gone (Closed), so that
+	 * it stops producing and waits for a new server. */
+	for (unsigned i = 0; i < s.apps.n; i++)
+		if (s.apps.v[i]->vif.connected)
+			ns_vif_disconnect(&s.gx, s.apps.v[i], VIF_STATE_CLOSED);
+	stats_flush(&s.gx, &s.apps, &s.pfst, &s.pfst_written);
+	pf_close(&s.pf);
+	guest_xs_close(&s.gx);
+	return 0;
+}
