@@ -86,7 +86,7 @@ it_deployment() {
     ports: [tcp/80]
   - name: cache
     mode: dynamic
-    command: [redis-server, --save, '', --appendonly, 'no']
+    command: [redis-server, --save, '', --appendonly, 'no', --protected-mode, 'no']
   - name: kv
     mode: direct
     command: [memcached, -u, nobody]"

@@ -32,7 +32,7 @@ it_check "kv's namespace is gone" bash -c "! ip netns list | grep -q '^lt-$IT_DE
 # Change cache's command: only cache restarts, on the same address.
 cache_ip=$(it_status_json "$IT_DEP" | jq -r '.deployments[0].domains[] | select(.name == "cache") | .ip')
 changed=$IT_TMP/changed.yaml
-sed "s/--appendonly, 'no'\]/--appendonly, 'no', --port, '6380']/" "$smaller" >"$changed"
+sed "s/--protected-mode, 'no'\]/--protected-mode, 'no', --port, '6380']/" "$smaller" >"$changed"
 r=$(ctl --json deploy "$changed" | head -n 1)
 it_check "changed app: restart cache, keep the rest" \
   bash -c "echo '$r' | jq -e '[.result.changes[] | select(.action != \"keep\")] == [{\"domain\":\"cache\",\"action\":\"restart\"}]' >/dev/null"

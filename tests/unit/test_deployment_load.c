@@ -51,8 +51,9 @@ static struct lt_deployment *load(const char *text)
 static void test_demo(const char *path)
 {
 	static const char *const web[] = {"nginx", "-g", "daemon off;", NULL};
-	static const char *const cache[] = {"redis-server", "--save", "",
-					    "--appendonly", "no",     NULL};
+	static const char *const cache[] = {
+	    "redis-server", "--save",		"",   "--appendonly",
+	    "no",	    "--protected-mode", "no", NULL};
 	static const char *const kv[] = {"memcached", "-u", "nobody", NULL};
 	struct lt_deployment *d;
 	struct lt_load_error err;
