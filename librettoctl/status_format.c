@@ -20,6 +20,7 @@ enum {
 	COL_NAMESPACE,
 	COL_PID,
 	COL_PORTS,
+	COL_FRAMES,
 	COL_RESTARTS,
 	COL_COUNT
 };
@@ -27,12 +28,19 @@ enum {
 /* Optional columns are facts only some backends or versions report (sim
  * has namespaces and pids, xen does not). */
 static const struct table_column domain_columns[COL_COUNT] = {
-    [COL_NAME] = {"NAME", false},	   [COL_DOMID] = {"DOMID", false},
-    [COL_ROLE] = {"ROLE", false},	   [COL_MODE] = {"MODE", false},
-    [COL_PATH] = {"PATH", true},	   [COL_STATE] = {"STATE", false},
-    [COL_ADDRESS] = {"ADDRESS", false},	   [COL_MAC] = {"MAC", false},
-    [COL_NAMESPACE] = {"NAMESPACE", true}, [COL_PID] = {"PID", true},
-    [COL_PORTS] = {"PORTS", true},	   [COL_RESTARTS] = {"RESTARTS", true},
+    [COL_NAME] = {"NAME", false},
+    [COL_DOMID] = {"DOMID", false},
+    [COL_ROLE] = {"ROLE", false},
+    [COL_MODE] = {"MODE", false},
+    [COL_PATH] = {"PATH", true},
+    [COL_STATE] = {"STATE", false},
+    [COL_ADDRESS] = {"ADDRESS", false},
+    [COL_MAC] = {"MAC", false},
+    [COL_NAMESPACE] = {"NAMESPACE", true},
+    [COL_PID] = {"PID", true},
+    [COL_PORTS] = {"PORTS", true},
+    [COL_FRAMES] = {"FRAMES IN/OUT", true},
+    [COL_RESTARTS] = {"RESTARTS", true},
 };
 
 #define CELL_MAX 256
@@ -60,6 +68,24 @@ static void state_cell(struct json_object *dom, char *buf, size_t size)
 		snprintf(buf, size, "%s", state);
 }
 
+/*
+ * What the network server counted for the domain: frames it delivered to
+ * the app and took from it (for the server itself: the PF's rx and tx);
+ * "-" when it published nothing, as for an app on its VF.
+ */
+static void frames_cell(struct json_object *dom, char *buf, size_t size)
+{
+	struct json_object *c = jget_object(dom, "counters");
+	int64_t in, out;
+
+	if ((jget_int(c, "to_app_packets", &in) &&
+	     jget_int(c, "from_app_packets", &out)) ||
+	    (jget_int(c, "rx_packets", &in) && jget_int(c, "tx_packets", &out)))
+		snprintf(buf, size, "%lld/%lld", (long long)in, (long long)out);
+	else
+		snprintf(buf, size, "-");
+}
+
 static void add_domain_row(struct table *t, struct json_object *dom)
 {
 	static const char *const keys[COL_COUNT] = {
@@ -80,6 +106,7 @@ static void add_domain_row(struct table *t, struct json_object *dom)
 		cells[c] = text[c];
 	}
 	state_cell(dom, text[COL_STATE], CELL_MAX);
+	frames_cell(dom, text[COL_FRAMES], CELL_MAX);
 	/* Zero restarts is the normal case: keep the column for domains that
 	 * did restart. */
 	if (jget_int(dom, "restarts", &restarts) && restarts == 0)

@@ -78,6 +78,20 @@ static void counters_describe(struct engine *e, struct domain *d,
 	json_object_object_add(o, "counters", counters_json(e, dir));
 }
 
+/* Where the domain's frames go: the server's PF, the server path, or the
+ * app's own VF. */
+static const char *path_name(const struct domain *d)
+{
+	static char vf[16];
+
+	if (d->be.is_server)
+		return "pf";
+	if (d->vf < 0)
+		return "server";
+	snprintf(vf, sizeof(vf), "vf%d", d->vf);
+	return vf;
+}
+
 static struct json_object *domain_json(struct engine *e, struct domain *d)
 {
 	struct json_object *o = json_object_new_object();
@@ -100,6 +114,7 @@ static struct json_object *domain_json(struct engine *e, struct domain *d)
 	json_object_object_add(o, "mac", json_object_new_string(mac));
 	json_object_object_add(o, "vf",
 			       d->vf >= 0 ? json_object_new_int(d->vf) : NULL);
+	json_object_object_add(o, "path", json_object_new_string(path_name(d)));
 	ports_describe(d, o);
 	counters_describe(e, d, o);
 	json_object_object_add(
