@@ -104,65 +104,74 @@ static int parse(int argc, char **argv, struct parsed *p)
 	return LT_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+/* Everything after parsing; main frees what parse allocated, whichever
+ * way this returns. */
+static int run(int argc, char **argv, struct parsed *pp)
 {
-	struct parsed p = {0};
 	const struct command *cmd;
 	const char *env;
 	int status;
 
-	status = parse(argc, argv, &p);
+	status = parse(argc, argv, pp);
 	if (status != LT_EXIT_OK)
 		return status;
 
-	if (p.inv.command != NULL && strcmp(p.inv.command, "help") == 0) {
-		if (p.inv.argc == 0) {
+	if (pp->inv.command != NULL && strcmp(pp->inv.command, "help") == 0) {
+		if (pp->inv.argc == 0) {
 			usage_print_global(stdout);
 			return LT_EXIT_OK;
 		}
-		if (usage_print_command(stdout, p.inv.argv[0]) < 0)
+		if (usage_print_command(stdout, pp->inv.argv[0]) < 0)
 			return usage_error(NULL, "no command '%s'",
-					   p.inv.argv[0]);
+					   pp->inv.argv[0]);
 		return LT_EXIT_OK;
 	}
-	if (p.help) {
-		if (p.inv.command == NULL)
+	if (pp->help) {
+		if (pp->inv.command == NULL)
 			usage_print_global(stdout);
-		else if (usage_print_command(stdout, p.inv.command) < 0)
+		else if (usage_print_command(stdout, pp->inv.command) < 0)
 			return usage_error(NULL, "no command '%s'",
-					   p.inv.command);
+					   pp->inv.command);
 		return LT_EXIT_OK;
 	}
-	if (p.inv.command == NULL)
+	if (pp->inv.command == NULL)
 		return usage_error(NULL, "%s", "no command");
-	cmd = find_command(p.inv.command);
+	cmd = find_command(pp->inv.command);
 	if (cmd == NULL)
 		return usage_error(NULL,
 				   "no command '%s' (librettoctl --help lists "
 				   "them)",
-				   p.inv.command);
+				   pp->inv.command);
 	for (unsigned flag = FLAG_DRY_RUN; flag <= FLAG_WATCH; flag <<= 1)
-		if ((p.flags_seen & flag) && !(cmd->flags & flag))
+		if ((pp->flags_seen & flag) && !(cmd->flags & flag))
 			return usage_error(cmd->name, "%s",
 					   flag == FLAG_DRY_RUN
 					       ? "--dry-run is for deploy only"
 					       : "--watch is for status only");
-	if (p.inv.argc < cmd->min_args)
+	if (pp->inv.argc < cmd->min_args)
 		return usage_error(cmd->name, "%s: missing argument",
 				   cmd->name);
-	if (p.inv.argc > cmd->max_args)
+	if (pp->inv.argc > cmd->max_args)
 		return usage_error(cmd->name, "%s: too many arguments",
 				   cmd->name);
 
 	/* -s first, then the environment, then the default. */
 	env = getenv(LT_ENV_SOCKET);
-	p.inv.socket_path = p.socket_opt != NULL	    ? p.socket_opt
-			    : env != NULL && env[0] != '\0' ? env
-							    : LT_DEFAULT_SOCKET;
-	if (p.inv.socket_path[0] == '\0')
+	pp->inv.socket_path = pp->socket_opt != NULL ? pp->socket_opt
+			      : env != NULL && env[0] != '\0'
+				  ? env
+				  : LT_DEFAULT_SOCKET;
+	if (pp->inv.socket_path[0] == '\0')
 		return usage_error(cmd->name, "%s", "-s: empty socket path");
 
-	status = cmd->run(&p.inv);
+	return cmd->run(&pp->inv);
+}
+
+int main(int argc, char **argv)
+{
+	struct parsed p = {0};
+	int status = run(argc, argv, &p);
+
 	free(p.inv.argv);
 	return status;
 }

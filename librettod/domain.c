@@ -36,6 +36,18 @@ const char *domain_state_name(enum domain_state s)
 	return state_names[s];
 }
 
+struct json_object *domain_event_data(const struct domain *d)
+{
+	struct json_object *data = json_object_new_object();
+
+	json_object_object_add(data, "deployment",
+			       json_object_new_string(d->dep->name));
+	json_object_object_add(data, "domain",
+			       json_object_new_string(d->be.name));
+	json_object_object_add(data, "domid", json_object_new_int64(d->domid));
+	return data;
+}
+
 void domain_set_state(struct domain *d, enum domain_state s)
 {
 	const char *from = state_names[d->state];
@@ -46,12 +58,7 @@ void domain_set_state(struct domain *d, enum domain_state s)
 	/* Internal steps of starting one domain look alike from outside. */
 	if (strcmp(from, state_names[s]) == 0)
 		return;
-	struct json_object *data = json_object_new_object();
-	json_object_object_add(data, "deployment",
-			       json_object_new_string(d->dep->name));
-	json_object_object_add(data, "domain",
-			       json_object_new_string(d->be.name));
-	json_object_object_add(data, "domid", json_object_new_int64(d->domid));
+	struct json_object *data = domain_event_data(d);
 	json_object_object_add(data, "state",
 			       json_object_new_string(state_names[s]));
 	json_object_object_add(data, "from", json_object_new_string(from));

@@ -35,17 +35,12 @@ static void on_domain_exited(void *arg, struct be_domain *bd, int wstatus)
 {
 	struct domain *d =
 	    (struct domain *)((char *)bd - offsetof(struct domain, be));
-	struct json_object *data = json_object_new_object();
+	struct json_object *data = domain_event_data(d);
 	int failed = !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0;
 
 	(void)arg;
 	d->exited = 1;
 	d->wstatus = wstatus;
-	json_object_object_add(data, "deployment",
-			       json_object_new_string(d->dep->name));
-	json_object_object_add(data, "domain",
-			       json_object_new_string(d->be.name));
-	json_object_object_add(data, "domid", json_object_new_int64(d->domid));
 	wstatus_to_json(data, wstatus);
 	log_warn("domain %u (%s/%s) exited: %s %d", d->domid, d->dep->name,
 		 d->be.name, WIFEXITED(wstatus) ? "status" : "signal",

@@ -138,6 +138,10 @@ void domain_boot_wait(struct domain *d, unsigned timeout_ms, lt_done_fn done,
 /* Ends a boot wait, if one is pending, with err and msg. */
 void domain_boot_resolve(struct domain *d, int err, const char *msg);
 
+/* {"deployment", "domain", "domid"}: what every event about d starts
+ * with. */
+struct json_object *domain_event_data(const struct domain *d);
+
 /* The deployment's network server while it exists, or NULL. */
 struct domain *deployment_server(struct deployment *dep);
 

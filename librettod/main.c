@@ -326,9 +326,11 @@ int main(int argc, char **argv)
 
 	if (d.control != NULL)
 		control_close(d.control);
-	engine_free(d.engine);
+	/* The backend's handles point into the engine's deployments and
+	 * domains: release them while those still exist. */
 	if (d.backend.ops->shutdown != NULL)
 		d.backend.ops->shutdown(&d.backend);
+	engine_free(d.engine);
 	event_free(d.sigterm);
 	event_free(d.sigint);
 	event_base_free(d.base);

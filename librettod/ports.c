@@ -146,7 +146,7 @@ int ports_release_all(struct lt_xs *xs, xs_transaction_t t, struct domain *d)
 
 static void conflict_event(struct domain *d, const struct port_claim *c)
 {
-	struct json_object *data = json_object_new_object();
+	struct json_object *data = domain_event_data(d);
 	struct domain *o;
 	const char *owner = "?";
 	char port[16];
@@ -157,11 +157,6 @@ static void conflict_event(struct domain *d, const struct port_claim *c)
 	snprintf(port, sizeof(port), "%s/%u", lt_proto_name(c->proto), c->port);
 	log_warn("%s/%s claims %s, held by %s (domain %u): refused",
 		 d->dep->name, d->be.name, port, owner, c->owner);
-	json_object_object_add(data, "deployment",
-			       json_object_new_string(d->dep->name));
-	json_object_object_add(data, "domain",
-			       json_object_new_string(d->be.name));
-	json_object_object_add(data, "domid", json_object_new_int64(d->domid));
 	json_object_object_add(data, "port", json_object_new_string(port));
 	json_object_object_add(data, "owner", json_object_new_string(owner));
 	json_object_object_add(data, "owner_domid",

@@ -230,12 +230,7 @@ static void guest_state_changed(void *arg, const char *path)
 	else if (strcmp(state, LT_GUEST_ERROR) == 0)
 		domain_boot_resolve(d, EIO, "the guest reported an error");
 
-	struct json_object *data = json_object_new_object();
-	json_object_object_add(data, "deployment",
-			       json_object_new_string(d->dep->name));
-	json_object_object_add(data, "domain",
-			       json_object_new_string(d->be.name));
-	json_object_object_add(data, "domid", json_object_new_int64(d->domid));
+	struct json_object *data = domain_event_data(d);
 	json_object_object_add(data, "guest_state",
 			       json_object_new_string(state));
 	engine_emit(e, LT_EV_GUEST_STATE, data);
