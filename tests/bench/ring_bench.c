@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "ring.h"
+#include "ring_test_util.h"
 
 #define BATCH 32
 #define SPIN  256 /* polls before sleeping: a few microseconds */
@@ -47,21 +48,6 @@ struct run {
 	uint64_t received, notifies, sleeps;
 	uint64_t checksum; /* keeps the consumer's copies from being elided */
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
 
 static void pin(int cpu)
 {

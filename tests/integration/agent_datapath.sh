@@ -23,26 +23,11 @@ fake=${3:?}
 agent=$libexec/libretto-agent
 preload=$libexec/libretto-xsd-preload.so
 
-[ "$(id -u)" = 0 ] || {
-	echo "SKIP: needs root (namespaces, TAP)"
-	exit 77
-}
-for f in "$agent" "$preload" "$fake"; do
-	[ -e "$f" ] || {
-		echo "SKIP: $f not built"
-		exit 77
-	}
-done
-[ -x "$xenstored" ] || {
-	echo "SKIP: no $xenstored (apt-get install xen-utils-4.17)"
-	exit 77
-}
-for tool in ip socat xenstore-write xenstore-read xenstore-exists ping; do
-	command -v "$tool" >/dev/null || {
-		echo "SKIP: $tool not found"
-		exit 77
-	}
-done
+. "$(dirname "$0")/xsd_lib.sh"
+xsd_need_root "namespaces, TAP"
+xsd_need_built "$agent" "$preload" "$fake"
+xsd_need_xenstored "$xenstored" "apt-get install xen-utils-4.17"
+xsd_need_tools ip socat xenstore-write xenstore-read xenstore-exists ping
 
 p=lt-agtest$$
 ns_dyn=$p-dyn
@@ -51,84 +36,12 @@ ns_dir=$p-dir
 ns_peer=$p-peer
 ns_old=$p-old
 ns_bad=$p-bad
-all_ns="$ns_dyn $ns_srv $ns_dir $ns_peer $ns_old $ns_bad"
-tmp=""
-xsd_pid=""
-pids=""
-
-cleanup() {
-	local rc=$? pid ns
-	trap - EXIT INT TERM
-	for pid in $pids; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for ns in $all_ns; do
-		[ -e "/run/netns/$ns" ] || continue
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-		ip netns delete "$ns" 2>/dev/null
-	done
-	if [ -n "$xsd_pid" ]; then
-		kill "$xsd_pid" 2>/dev/null
-		wait "$xsd_pid" 2>/dev/null
-	fi
-	[ -n "$tmp" ] && rm -rf -- "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-fail() {
-	echo "FAIL: $*" >&2
-	if [ -n "$tmp" ]; then
-		for f in "$tmp"/*.log; do
-			[ -s "$f" ] || continue
-			echo "--- $f:" >&2
-			tail -n 30 "$f" >&2
-		done
-	fi
-	exit 1
-}
-
-tmo() { timeout 10 "$@"; }
-xsr() { tmo xenstore-read "$1" 2>/dev/null; }
-xsw() { tmo xenstore-write "$@" >/dev/null || fail "xenstore-write $*"; }
-xse() { tmo xenstore-exists "$1" 2>/dev/null; }
-
-# wait_for <what> <tenths of s> <command...>
-wait_for() {
-	local what=$1 n=$2
-	shift 2
-	for _ in $(seq 1 "$n"); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	fail "$what (not within $((n / 10)) s)"
-}
-
-# Waits for a background pid to end; its status in $wstatus.
-wait_exit() {
-	local pid=$1 what=$2
-	for _ in $(seq 1 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && fail "$what did not exit within 10 s"
-	wait "$pid"
-	wstatus=$?
-	pids=${pids//$pid/}
-}
 
 tmp=$(mktemp -d /tmp/libretto-agtest.XXXXXX) || fail "mktemp"
-export XENSTORED_PATH=$tmp/socket
-export XENSTORED_RUNDIR=$tmp/run
-LD_PRELOAD=$preload "$xenstored" -N <&- >"$tmp/xenstored.log" 2>&1 &
-xsd_pid=$!
-wait_for "xenstored answering" 100 xse /tool/xenstored
+xsd_start "$tmp" "$preload" "$xenstored"
+xsd_wait
 
-for ns in $all_ns; do
-	ip netns add "$ns" || fail "ip netns add $ns"
-done
+xsd_netns_add "$ns_dyn" "$ns_srv" "$ns_dir" "$ns_peer" "$ns_old" "$ns_bad"
 
 # run_agent <ns> <domid> <log> <app...>: the agent as librettod runs it.
 run_agent() {
@@ -138,7 +51,7 @@ run_agent() {
 		XENSTORED_PATH="$XENSTORED_PATH" "$agent" -- "$@" \
 		>"$tmp/$log.log" 2>&1 &
 	agent_pid=$!
-	pids="$pids $agent_pid"
+	xsd_track "$agent_pid"
 }
 
 state_is() { [ "$(xsr "$1/guest/state")" = "$2" ]; }
@@ -182,20 +95,20 @@ fi
 [ -n "$(xsr $d/guest/vif/ring-ref)" ] || fail "no ring-ref"
 [ -n "$(xsr $d/guest/vif/event-channel)" ] || fail "no event-channel"
 wait_for "guest/ports/tcp/7000" 20 xse $d/guest/ports/tcp/7000
-echo "ok: dynamic: tap0, route, VIF published, port claimed"
+pass "dynamic: tap0, route, VIF published, port claimed"
 
 # A backend: connect, then the gateway answers through the rings.
 bs=/local/domain/$be/libretto/server/apps/$dyn/vif-state
 "$fake" $dyn $be 10.201.0.1 >"$tmp/fake1.log" 2>&1 &
 fake_pid=$!
-pids="$pids $fake_pid"
+xsd_track "$fake_pid"
 vif_connected() { [ "$(xsr $d/guest/vif/state)" = 4 ]; }
 wait_for "agent connected (guest/vif/state 4)" 50 vif_connected
 tmo ip netns exec "$ns_dyn" ping -c 3 -i 0.2 -W 2 10.201.0.1 \
 	>"$tmp/ping1.log" 2>&1 || fail "ping through the VIF failed"
 tmo ip netns exec "$ns_dyn" ping -c 2 -i 0.2 -W 2 -M do -s 8972 10.201.0.1 \
 	>"$tmp/ping2.log" 2>&1 || fail "jumbo ping (9000 bytes) failed"
-echo "ok: dynamic: ping and a 9000-byte ping through tap0 and the rings"
+pass "dynamic: ping and a 9000-byte ping through tap0 and the rings"
 
 # The backend closes (a netserver going away): the agent re-publishes a
 # fresh VIF, and a new backend gets through again.
@@ -210,11 +123,11 @@ new_published() {
 wait_for "agent re-published after Closed" 30 new_published
 "$fake" $dyn $be 10.201.0.1 >"$tmp/fake2.log" 2>&1 &
 fake_pid=$!
-pids="$pids $fake_pid"
+xsd_track "$fake_pid"
 wait_for "agent reconnected" 50 vif_connected
 tmo ip netns exec "$ns_dyn" ping -c 2 -i 0.2 -W 2 10.201.0.1 \
 	>"$tmp/ping3.log" 2>&1 || fail "ping after reconnect failed"
-echo "ok: dynamic: reconnect after the backend closed"
+pass "dynamic: reconnect after the backend closed"
 
 # The backend is killed (no Closed written) and a new one maps the live,
 # still published share and formats rx afresh: the agent notices the
@@ -224,13 +137,13 @@ kill -KILL $fake_pid
 wait_exit $fake_pid "fake backend"
 "$fake" $dyn $be 10.201.0.1 >"$tmp/fake3.log" 2>&1 &
 fake_pid=$!
-pids="$pids $fake_pid"
+xsd_track "$fake_pid"
 tmo ip netns exec "$ns_dyn" ping -c 10 -i 0.2 -W 2 10.201.0.1 \
 	>"$tmp/ping4.log" 2>&1 || fail "ping after a backend restart failed"
 [ "$(xsr $d/guest/vif/ring-ref)" != "$old_ref" ] ||
 	fail "the agent kept a VIF whose rx the new backend reset"
 grep -q "rx ring broken" "$tmp/dyn.log" || fail "no log of the reset ring"
-echo "ok: dynamic: a killed and restarted backend (rx reset) is survived"
+pass "dynamic: a killed and restarted backend (rx reset) is survived"
 
 # App exit: the agent ends with the app's status, withdraws the VIF and
 # the port claim.
@@ -244,7 +157,7 @@ state_is $d error || fail "guest/state after exit 3: $(xsr $d/guest/state)"
 ip -n "$ns_dyn" link show tap0 >/dev/null 2>&1 && fail "tap0 left behind"
 kill -TERM $fake_pid 2>/dev/null
 wait_exit $fake_pid "fake backend"
-echo "ok: dynamic: app exit 3 -> agent exit 3, VIF withdrawn, claim removed"
+pass "dynamic: app exit 3 -> agent exit 3, VIF withdrawn, claim removed"
 
 #### server mode ###########################################################
 srv=6
@@ -263,7 +176,7 @@ ip -n "$ns_srv" link show tap0 | grep -q "02:00:0a:c9:00:02" ||
 kill -TERM $srv_pid
 wait_exit $srv_pid "agent (server)"
 [ "$wstatus" = 143 ] || fail "agent after SIGTERM: status $wstatus"
-echo "ok: server: ephemeral range, shared MAC, SIGTERM forwarded"
+pass "server: ephemeral range, shared MAC, SIGTERM forwarded"
 
 #### direct mode ###########################################################
 dir=7
@@ -292,7 +205,7 @@ xse $r/guest/vif/state && fail "direct mode published a VIF"
 ip -n "$ns_dir" link show tap0 >/dev/null 2>&1 && fail "direct mode made tap0"
 kill -TERM $dir_pid
 wait_exit $dir_pid "agent (direct)"
-echo "ok: direct: vf0 configured, no VIF"
+pass "direct: vf0 configured, no VIF"
 
 #### an older daemon: no net/backend ######################################
 old=8
@@ -305,7 +218,7 @@ wait_exit $old_pid "agent (no backend)"
 [ "$wstatus" = 0 ] || fail "app without networking: status $wstatus"
 state_is $o ready || fail "no-backend guest/state: $(xsr $o/guest/state)"
 grep -q "without networking" "$tmp/old.log" || fail "no log line about it"
-echo "ok: no net/backend: the app runs without networking"
+pass "no net/backend: the app runs without networking"
 
 #### a broken node: error before the app starts ###########################
 bad=9
@@ -318,6 +231,6 @@ wait_exit $bad_pid "agent (bad node)"
 [ "$wstatus" != 0 ] || fail "agent with a broken net/ip exited 0"
 state_is $b error || fail "broken net/ip: guest/state $(xsr $b/guest/state)"
 [ -e "$tmp/bad-app-ran" ] && fail "the app ran despite the setup failure"
-echo "ok: broken net/ip: error, app not started"
+pass "broken net/ip: error, app not started"
 
 echo "PASS: agent data path"

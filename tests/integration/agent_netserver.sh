@@ -19,95 +19,23 @@ agent=$libexec/libretto-agent
 netserver=$libexec/libretto-netserver
 preload=$libexec/libretto-xsd-preload.so
 
-[ "$(id -u)" = 0 ] || {
-	echo "SKIP: needs root (namespaces, TAP, AF_PACKET)"
-	exit 77
-}
-for f in "$agent" "$netserver" "$preload"; do
-	[ -e "$f" ] || {
-		echo "SKIP: $f not built"
-		exit 77
-	}
-done
-[ -x "$xenstored" ] || {
-	echo "SKIP: no $xenstored"
-	exit 77
-}
-for tool in ip socat xenstore-write xenstore-read ping cmp; do
-	command -v "$tool" >/dev/null || {
-		echo "SKIP: $tool not found"
-		exit 77
-	}
-done
+. "$(dirname "$0")/xsd_lib.sh"
+xsd_need_root "namespaces, TAP, AF_PACKET"
+xsd_need_built "$agent" "$netserver" "$preload"
+xsd_need_xenstored "$xenstored"
+xsd_need_tools ip socat xenstore-write xenstore-read ping cmp
 
 p=lt-agtest$$
 ns_peer=$p-peer
 ns_srv=$p-srv
 ns_app=$p-app
-all_ns="$ns_peer $ns_srv $ns_app"
-tmp=""
-xsd_pid=""
-pids=""
-
-cleanup() {
-	local rc=$? pid ns
-	trap - EXIT INT TERM
-	for pid in $pids; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for ns in $all_ns; do
-		[ -e "/run/netns/$ns" ] || continue
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-		ip netns delete "$ns" 2>/dev/null
-	done
-	if [ -n "$xsd_pid" ]; then
-		kill "$xsd_pid" 2>/dev/null
-		wait "$xsd_pid" 2>/dev/null
-	fi
-	[ -n "$tmp" ] && rm -rf -- "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-fail() {
-	echo "FAIL: $*" >&2
-	if [ -n "$tmp" ]; then
-		for f in "$tmp"/*.log; do
-			[ -s "$f" ] || continue
-			echo "--- $f:" >&2
-			tail -n 30 "$f" >&2
-		done
-	fi
-	exit 1
-}
-
-tmo() { timeout 10 "$@"; }
-xsr() { tmo xenstore-read "$1" 2>/dev/null; }
-xsw() { tmo xenstore-write "$@" >/dev/null || fail "xenstore-write $*"; }
-wait_for() {
-	local what=$1 n=$2
-	shift 2
-	for _ in $(seq 1 "$n"); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	fail "$what (not within $((n / 10)) s)"
-}
 
 tmp=$(mktemp -d /tmp/libretto-agtest.XXXXXX) || fail "mktemp"
-export XENSTORED_PATH=$tmp/socket
-export XENSTORED_RUNDIR=$tmp/run
-LD_PRELOAD=$preload "$xenstored" -N <&- >"$tmp/xenstored.log" 2>&1 &
-xsd_pid=$!
-wait_for "xenstored answering" 100 tmo xenstore-exists /tool/xenstored
+xsd_start "$tmp" "$preload" "$xenstored"
+xsd_wait
 
 # The sim's wiring (docs/sim.md): wire0 in the peer, pf0 in the server.
-for ns in $all_ns; do
-	ip netns add "$ns" || fail "ip netns add $ns"
-	ip -n "$ns" link set lo up
-done
+xsd_netns_add -l "$ns_peer" "$ns_srv" "$ns_app"
 ip -n "$ns_peer" link add pf0 mtu 9000 type veth peer name wire0 mtu 9000 ||
 	fail "veth"
 ip -n "$ns_peer" link set pf0 netns "$ns_srv"
@@ -133,13 +61,13 @@ start_netserver() {
 		XENSTORED_PATH="$XENSTORED_PATH" "$netserver" \
 		>>"$tmp/netserver.log" 2>&1 &
 	ns_pid=$!
-	pids="$pids $ns_pid"
+	xsd_track "$ns_pid"
 }
 start_netserver
 ip netns exec "$ns_app" env LIBRETTO_DOMID=$app \
 	XENSTORED_PATH="$XENSTORED_PATH" "$agent" -- \
 	socat TCP-LISTEN:7000,reuseaddr,fork EXEC:cat >"$tmp/agent.log" 2>&1 &
-pids="$pids $!"
+xsd_track "$!"
 
 connected() { [ "$(xsr $a/guest/vif/state)" = 4 ]; }
 wait_for "VIF connected" 50 connected
@@ -148,28 +76,26 @@ tmo ip netns exec "$ns_peer" ping -c 3 -i 0.2 -W 2 10.202.0.100 \
 out=$(echo hello | tmo ip netns exec "$ns_peer" socat -t 2 - \
 	TCP:10.202.0.100:7000) || fail "TCP echo"
 [ "$out" = hello ] || fail "TCP echo returned '$out'"
-echo "ok: ping and TCP echo peer -> netserver -> VIF -> app"
+pass "ping and TCP echo peer -> netserver -> VIF -> app"
 
+# bulk <from ns> <to ns> <to ip> <port> <copy> <what>: $tmp/big sent over
+# TCP from one namespace to a listener in the other, which writes it to
+# copy; the two must be identical.
+bulk() {
+	local from=$1 to=$2 ip=$3 port=$4 copy=$5 what=$6 rcv
+	tmo ip netns exec "$to" socat -u TCP-LISTEN:"$port",reuseaddr \
+		OPEN:"$copy",creat,trunc &
+	rcv=$!
+	sleep 0.3
+	tmo ip netns exec "$from" socat -u OPEN:"$tmp/big" \
+		TCP:"$ip":"$port" || fail "bulk send $what"
+	wait $rcv || fail "bulk receive $what"
+	cmp -s "$tmp/big" "$copy" || fail "20 MB $what differ"
+}
 head -c 20000000 /dev/urandom >"$tmp/big" || fail "no test data"
-# in: peer -> app
-tmo ip netns exec "$ns_app" socat -u TCP-LISTEN:7001,reuseaddr \
-	OPEN:"$tmp/in",creat,trunc &
-rcv=$!
-sleep 0.3
-tmo ip netns exec "$ns_peer" socat -u OPEN:"$tmp/big" \
-	TCP:10.202.0.100:7001 || fail "bulk send to the app"
-wait $rcv || fail "bulk receive in the app"
-cmp -s "$tmp/big" "$tmp/in" || fail "20 MB peer -> app differ"
-# out: app -> peer
-tmo ip netns exec "$ns_peer" socat -u TCP-LISTEN:7002,reuseaddr \
-	OPEN:"$tmp/out",creat,trunc &
-rcv=$!
-sleep 0.3
-tmo ip netns exec "$ns_app" socat -u OPEN:"$tmp/big" \
-	TCP:10.202.0.1:7002 || fail "bulk send from the app"
-wait $rcv || fail "bulk receive in the peer"
-cmp -s "$tmp/big" "$tmp/out" || fail "20 MB app -> peer differ"
-echo "ok: 20 MB each way, byte for byte"
+bulk "$ns_peer" "$ns_app" 10.202.0.100 7001 "$tmp/in" "peer -> app"
+bulk "$ns_app" "$ns_peer" 10.202.0.1 7002 "$tmp/out" "app -> peer"
+pass "20 MB each way, byte for byte"
 
 # A connection across a netserver restart (the point of the design: the
 # TCP state is in the app, not in the server).
@@ -178,12 +104,13 @@ exec 7<>"$tmp/cin"
 ip netns exec "$ns_peer" socat -t 30 - TCP:10.202.0.100:7000 \
 	<&7 >"$tmp/conn.out" 2>"$tmp/conn.log" &
 conn=$!
-pids="$pids $conn"
+xsd_track "$conn"
 echo before >&7
 got_line() { grep -qx "$1" "$tmp/conn.out"; }
 wait_for "echo before the restart" 30 got_line before
 kill -TERM $ns_pid
 wait $ns_pid 2>/dev/null
+xsd_forget "$ns_pid"
 closed() { [ "$(xsr $s/server/apps/$app/vif-state)" = 6 ]; }
 wait_for "netserver said Closed" 30 closed
 start_netserver
@@ -192,7 +119,7 @@ echo after >&7
 wait_for "echo after the restart (same connection)" 100 got_line after
 kill -0 $conn 2>/dev/null || fail "the client's connection ended"
 grep -q "reconnecting" "$tmp/agent.log" || fail "agent did not reconnect"
-echo "ok: netserver restarted; the agent reconnected; TCP survived"
+pass "netserver restarted; the agent reconnected; TCP survived"
 exec 7>&-
 
 echo "PASS: agent + netserver end to end"

@@ -10,20 +10,11 @@ for tool in curl redis-cli ping; do
   command -v $tool >/dev/null || { it_fail "$tool is not installed (scripts/test installs it)"; it_pass; }
 done
 it_start_daemon
-apps="  - name: web
-    mode: server
-    command: [nginx, -g, 'daemon off;']
-    ports: [tcp/80]
-  - name: cache
-    mode: dynamic
-    command: [redis-server, --save, '', --appendonly, 'no', --protected-mode, 'no']
-  - name: kv
-    mode: direct
-    command: [memcached, -u, nobody]
-  - name: rival
+# The demo's apps (web, cache, kv) and a rival for web's port.
+rival="  - name: rival
     mode: server
     command: [socat, 'TCP-LISTEN:80,fork,reuseaddr', 'SYSTEM:echo rival']"
-it_deploy "$(it_deployment "$apps")"
+it_deploy "$(it_deployment "" "$rival")"
 st=$(it_status_json "$IT_DEP")
 field() { echo "$st" | jq -r --arg n "$1" ".deployments[0].domains[] | select(.name == \$n) | .$2"; }
 sip=$(echo "$st" | jq -r .deployments[0].network.server_ip)

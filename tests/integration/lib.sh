@@ -75,10 +75,13 @@ it_start_daemon() {
 
 it_xs() { XENSTORED_PATH=$IT_RUN/xenstored/socket "$@"; }
 
-# it_deployment [apps-yaml]: writes a deployment file for $IT_DEP on a
-# subnet of its own and prints its path. The default apps are the demo's.
+# it_deployment [apps-yaml [extra-apps-yaml]]: writes a deployment file for
+# $IT_DEP on a subnet of its own and prints its path. An empty or missing
+# apps-yaml means the demo's apps; extra-apps-yaml, if given, is appended to
+# the apps (e.g. it_deployment "" "$more" adds apps to the demo's).
 it_deployment() {
   local file=$IT_TMP/$IT_DEP.yaml net=$(( $$ % 200 + 20 )) apps=${1:-}
+  local extra=${2:-}
   if [ -z "$apps" ]; then
     apps="  - name: web
     mode: server
@@ -91,6 +94,8 @@ it_deployment() {
     mode: direct
     command: [memcached, -u, nobody]"
   fi
+  [ -n "$extra" ] && apps="$apps
+$extra"
   cat >"$file" <<YAML
 name: $IT_DEP
 network:

@@ -15,72 +15,26 @@ xenstored=${2:?}
 netserver=${3:?}
 front=${4:?}
 
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-for t in ip socat ping xenstore-write xenstore-read xenstore-rm; do
-	command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-[ -x "$xenstored" ] || { echo "SKIP: no $xenstored"; exit 77; }
+. "$(dirname "$0")/xsd_lib.sh"
+xsd_need_root "namespaces, TAP"
+xsd_need_tools ip socat ping xenstore-write xenstore-read xenstore-rm
+xsd_need_xenstored "$xenstored"
 [ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
 
 tag=lt-nst$$
 NS_SRV=$tag-srv NS_PEER=$tag-peer NS_A=$tag-a NS_B=$tag-b
-tmp=$(mktemp -d /tmp/libretto-nstest.XXXXXX)
-pids=()
-xsd_pid="" ns_pid="" fa_pid="" fb_pid="" cap_pid=""
+tmp=$(mktemp -d /tmp/libretto-nstest.XXXXXX) || fail "mktemp"
 
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	for p in $cap_pid $fa_pid $fb_pid $ns_pid "${pids[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $cap_pid $fa_pid $fb_pid $ns_pid "${pids[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	for n in $NS_SRV $NS_PEER $NS_A $NS_B; do
-		ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null
-		ip netns del "$n" 2>/dev/null
-	done
-	if [ -n "$xsd_pid" ]; then
-		kill "$xsd_pid" 2>/dev/null
-		wait "$xsd_pid" 2>/dev/null
-	fi
-	rm -rf -- "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+xsd_start "$tmp" "$preload" "$xenstored"
+xsd_wait
 
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$tmp"/*.log; do
-		[ -s "$f" ] || continue
-		echo "--- $f:" >&2
-		tail -n 15 "$f" >&2
-	done
-	exit 1
-}
-pass() { echo "ok: $*"; }
-
-export XENSTORED_PATH="$tmp/socket" XENSTORED_RUNDIR="$tmp/run"
-LD_PRELOAD="$preload" "$xenstored" -N <&- >"$tmp/xenstored.log" 2>&1 &
-xsd_pid=$!
-for _ in $(seq 1 200); do
-	timeout 5 xenstore-exists /tool/xenstored 2>/dev/null && break
-	sleep 0.05
-done
-timeout 5 xenstore-exists /tool/xenstored || fail "xenstored not answering"
-
-xw() { timeout 10 xenstore-write "$@" || fail "xenstore-write $*"; }
-xr() { timeout 10 xenstore-read "$1" 2>/dev/null; }
 # wait_xs <path> <value> [tries of 0.1 s]
 wait_xs() {
 	for _ in $(seq 1 "${3:-100}"); do
-		[ "$(xr "$1")" = "$2" ] && return 0
+		[ "$(xsr "$1")" = "$2" ] && return 0
 		sleep 0.1
 	done
-	fail "$1: expected '$2', got '$(xr "$1")'"
+	fail "$1: expected '$2', got '$(xsr "$1")'"
 }
 
 SRV=1 A=2 B=3
@@ -89,10 +43,7 @@ SMAC=02:4c:54:00:00:02 BMAC=02:4c:54:00:00:64
 S=/local/domain/$SRV/libretto
 
 # --- the network -----------------------------------------------------
-for n in $NS_SRV $NS_PEER $NS_A $NS_B; do
-	ip netns add "$n" || fail "ip netns add $n"
-	ip -n "$n" link set lo up
-done
+xsd_netns_add -l $NS_SRV $NS_PEER $NS_A $NS_B
 ip link add "$tag-p" type veth peer name "$tag-w" || fail "veth"
 ip link set "$tag-p" netns $NS_SRV
 ip link set "$tag-w" netns $NS_PEER
@@ -103,21 +54,22 @@ ip -n $NS_PEER link set wire0 mtu 9000 up
 ip -n $NS_PEER addr add $GW/24 dev wire0
 
 # --- what librettod would write --------------------------------------
-xw $S/role server $S/net/ip $SIP $S/net/prefix 24 $S/net/gateway $GW \
+xsw $S/role server $S/net/ip $SIP $S/net/prefix 24 $S/net/gateway $GW \
 	$S/net/mac $SMAC
 app_nodes() { # <domid> <mode> <ip> <mac> [ephemeral]
-	xw $S/server/apps/$1/name app$1 $S/server/apps/$1/mode $2 \
+	xsw $S/server/apps/$1/name app$1 $S/server/apps/$1/mode $2 \
 		$S/server/apps/$1/ip $3 $S/server/apps/$1/mac $4 \
 		$S/server/apps/$1/active 1
-	[ -n "${5:-}" ] && xw $S/server/apps/$1/ephemeral "$5"
-	xw /local/domain/$1/libretto/net/backend $SRV
+	[ -n "${5:-}" ] && xsw $S/server/apps/$1/ephemeral "$5"
+	xsw /local/domain/$1/libretto/net/backend $SRV
 }
 app_nodes $A server $SIP $SMAC 32768-34815
-xw $S/server/portmap/tcp/8080 $A $S/server/portmap/tcp/5001 $A
+xsw $S/server/portmap/tcp/8080 $A $S/server/portmap/tcp/5001 $A
 
 ip netns exec $NS_SRV env LIBRETTO_DOMID=$SRV "$netserver" \
 	>"$tmp/netserver.log" 2>&1 &
 ns_pid=$!
+xsd_track "$ns_pid"
 wait_xs $S/server/state running
 pass "netserver running"
 
@@ -139,6 +91,7 @@ start_front() {
 }
 ip netns exec $NS_A sysctl -qw net.ipv4.ip_local_port_range="32768 34815"
 fa_pid=$(start_front $A $NS_A $SMAC $SIP) || exit 1
+xsd_track "$fa_pid"
 pass "server-mode app $A connected (vif-state 4)"
 
 # --- 1. the server's own ARP + ICMP ---------------------------------
@@ -146,21 +99,26 @@ ip netns exec $NS_PEER ping -c 3 -i 0.2 -W 2 $SIP >"$tmp/ping1.log" 2>&1 ||
 	fail "ping $SIP from the peer"
 pass "ping $SIP (the netserver's ICMP: $(tail -n 1 "$tmp/ping1.log"))"
 
+# tcp_reply <server ns> <listen address> <reply> <client ns> <address>: a
+# socat server answering reply, and one client connection to it; what the
+# client got is in $got.
+tcp_reply() {
+	ip netns exec "$1" socat "$2" SYSTEM:"echo $3" \
+		>"$tmp/socat-$3.log" 2>&1 &
+	xsd_track "$!"
+	sleep 0.3
+	got=$(ip netns exec "$4" timeout 10 socat -T 5 - "$5" </dev/null)
+}
+
 # --- 2. inbound TCP through the portmap ------------------------------
-ip netns exec $NS_A socat TCP-LISTEN:8080,reuseaddr,fork \
-	SYSTEM:'echo hello-from-app' >"$tmp/socat-a.log" 2>&1 &
-pids+=($!)
-sleep 0.3
-got=$(ip netns exec $NS_PEER timeout 10 socat -T 5 - TCP:$SIP:8080 </dev/null)
+tcp_reply $NS_A TCP-LISTEN:8080,reuseaddr,fork hello-from-app \
+	$NS_PEER TCP:$SIP:8080
 [ "$got" = hello-from-app ] || fail "TCP $SIP:8080 answered '$got'"
 pass "TCP $SIP:8080 reaches the server-mode app through the portmap"
 
 # --- 3. outbound TCP from the server-mode app (ephemeral dispatch) ---
-ip netns exec $NS_PEER socat TCP-LISTEN:7000,reuseaddr \
-	SYSTEM:'echo hello-from-peer' >"$tmp/socat-p.log" 2>&1 &
-pids+=($!)
-sleep 0.3
-got=$(ip netns exec $NS_A timeout 10 socat -T 5 - TCP:$GW:7000 </dev/null)
+tcp_reply $NS_PEER TCP-LISTEN:7000,reuseaddr hello-from-peer \
+	$NS_A TCP:$GW:7000
 [ "$got" = hello-from-peer ] || fail "TCP from the app to $GW:7000: '$got'"
 pass "outbound TCP of the server-mode app (replies via its ephemeral range)"
 
@@ -168,9 +126,11 @@ pass "outbound TCP of the server-mode app (replies via its ephemeral range)"
 ip netns exec $NS_PEER tcpdump -i wire0 -U -w "$tmp/cap.pcap" \
 	ether proto 0x88b5 >"$tmp/tcpdump.log" 2>&1 &
 cap_pid=$!
+xsd_track "$cap_pid"
 sleep 1
 app_nodes $B dynamic $BIP $BMAC
 fb_pid=$(start_front $B $NS_B $BMAC $BIP inject) || exit 1
+xsd_track "$fb_pid"
 pass "dynamic app $B connected"
 ip netns exec $NS_PEER ping -c 3 -i 0.2 -W 2 $BIP >"$tmp/ping2.log" 2>&1 ||
 	fail "ping $BIP (dedicated-IP app) from the peer"
@@ -180,7 +140,7 @@ pass "5 malformed frames counted in server/apps/$B/stats/malformed"
 sleep 0.5
 kill "$cap_pid"
 wait "$cap_pid" 2>/dev/null
-cap_pid=""
+xsd_forget "$cap_pid"
 if command -v tcpdump >/dev/null; then
 	n=$(tcpdump -r "$tmp/cap.pcap" -x 2>/dev/null | grep -c '^[0-9]')
 	[ "$n" = 1 ] || fail "wire0 saw $n frames of ethertype 0x88b5, want 1 (the good marker)"
@@ -193,19 +153,19 @@ fi
 # --- 5. counters ------------------------------------------------------
 sleep 1.2
 for leaf in to_app_packets from_app_packets to_app_bytes from_app_bytes; do
-	v=$(xr $S/server/apps/$A/stats/$leaf)
+	v=$(xsr $S/server/apps/$A/stats/$leaf)
 	[ "${v:-0}" -gt 0 ] || fail "server/apps/$A/stats/$leaf = '$v'"
 done
 for leaf in rx_packets tx_packets; do
-	v=$(xr $S/server/stats/$leaf)
+	v=$(xsr $S/server/stats/$leaf)
 	[ "${v:-0}" -gt 0 ] || fail "server/stats/$leaf = '$v'"
 done
-pass "counters: app $A $(xr $S/server/apps/$A/stats/to_app_packets) in / $(xr $S/server/apps/$A/stats/from_app_packets) out; PF rx $(xr $S/server/stats/rx_packets) tx $(xr $S/server/stats/tx_packets)"
+pass "counters: app $A $(xsr $S/server/apps/$A/stats/to_app_packets) in / $(xsr $S/server/apps/$A/stats/from_app_packets) out; PF rx $(xsr $S/server/stats/rx_packets) tx $(xsr $S/server/stats/tx_packets)"
 
 # --- 6. apps come and go ---------------------------------------------
 kill "$fb_pid"
 wait "$fb_pid" 2>/dev/null
-fb_pid=""
+xsd_forget "$fb_pid"
 timeout 10 xenstore-rm $S/server/apps/$B
 ip netns exec $NS_PEER ping -c 2 -i 0.2 -W 1 $BIP >/dev/null 2>&1 &&
 	fail "$BIP still answers after its app left"
@@ -214,45 +174,38 @@ ip netns exec $NS_PEER ping -c 2 -i 0.2 -W 2 $SIP >/dev/null 2>&1 ||
 ip -n $NS_B link del tap0 2>/dev/null
 app_nodes $B dynamic $BIP $BMAC
 fb_pid=$(start_front $B $NS_B $BMAC $BIP) || exit 1
+xsd_track "$fb_pid"
 ip netns exec $NS_PEER ping -c 2 -i 0.2 -W 2 $BIP >/dev/null 2>&1 ||
 	fail "ping $BIP after app $B came back"
 pass "app $B left and came back; the server kept serving"
 
 # --- 7. throughput (informative) ---------------------------------------
 ip netns exec $NS_A socat -u TCP-LISTEN:5001,reuseaddr - >/dev/null 2>&1 &
-pids+=($!)
+xsd_track "$!"
 sleep 0.3
-cpu() { awk '{ print $14 + $15 }' /proc/$1/stat; }
-c0=$(cpu $ns_pid) f0=$(cpu $fa_pid)
+c0=$(xsd_cpu_ticks $ns_pid) f0=$(xsd_cpu_ticks $fa_pid)
 t0=$(date +%s%N)
 if head -c 500000000 /dev/zero |
 	ip netns exec $NS_PEER timeout 60 socat -u - TCP:$SIP:5001; then
 	t1=$(date +%s%N)
 	echo "throughput peer -> server-mode app: 500 MB in $(((t1 - t0) / 1000000)) ms" \
 		"= $((500 * 8 * 1000 / ((t1 - t0) / 1000000))) Mbit/s;" \
-		"app $A drops $(sleep 1.1; xr $S/server/apps/$A/stats/drops);" \
-		"CPU ticks: netserver $(($(cpu $ns_pid) - c0)), frontend $(($(cpu $fa_pid) - f0))"
+		"app $A drops $(sleep 1.1; xsr $S/server/apps/$A/stats/drops);" \
+		"CPU ticks: netserver $(($(xsd_cpu_ticks $ns_pid) - c0)), frontend $(($(xsd_cpu_ticks $fa_pid) - f0))"
 fi
 
 # --- 8. idle: asleep in poll(), not spinning --------------------------
 sleep 1.5 # let the last stats write pass
-t0=$(awk '{ print $14 + $15 }' /proc/$ns_pid/stat)
+t0=$(xsd_cpu_ticks $ns_pid)
 sleep 2
-t1=$(awk '{ print $14 + $15 }' /proc/$ns_pid/stat)
+t1=$(xsd_cpu_ticks $ns_pid)
 [ $((t1 - t0)) -le 10 ] || fail "netserver used $((t1 - t0)) ticks in 2 s idle"
 pass "idle netserver: $((t1 - t0)) CPU ticks in 2 s"
 
 # --- 9. clean stop ---------------------------------------------------
 kill -TERM "$ns_pid"
-for _ in $(seq 1 50); do
-	kill -0 "$ns_pid" 2>/dev/null || break
-	sleep 0.1
-done
-kill -0 "$ns_pid" 2>/dev/null && fail "netserver still running 5 s after SIGTERM"
-wait "$ns_pid"
-rc=$?
-ns_pid=""
-[ $rc = 0 ] || fail "netserver exited $rc on SIGTERM"
-[ "$(xr $S/server/apps/$A/vif-state)" = 6 ] || fail "vif-state of $A not 6 after stop"
+wait_exit "$ns_pid" "netserver (SIGTERM)" 50
+[ "$wstatus" = 0 ] || fail "netserver exited $wstatus on SIGTERM"
+[ "$(xsr $S/server/apps/$A/vif-state)" = 6 ] || fail "vif-state of $A not 6 after stop"
 pass "SIGTERM: exit 0, vif-state 6"
 echo "PASS: netserver"

@@ -13,49 +13,12 @@ set -u -o pipefail
 preload=${1:?usage: $0 <libretto-xsd-preload.so> <xenstored>}
 xenstored=${2:?usage: $0 <libretto-xsd-preload.so> <xenstored>}
 
-tmp=""
-xsd_pid=""
-watch_pid=""
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	[ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null
-	if [ -n "$xsd_pid" ]; then
-		kill "$xsd_pid" 2>/dev/null
-		wait "$xsd_pid" 2>/dev/null
-	fi
-	[ -n "$tmp" ] && rm -rf -- "$tmp"
-	exit "$rc"
-}
-trap cleanup EXIT
-# A signal must still run cleanup, through exit.
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-fail() {
-	echo "FAIL: $*" >&2
-	if [ -n "$tmp" ]; then
-		for f in "$tmp/xenstored.log" "$tmp/trace"; do
-			[ -s "$f" ] || continue
-			echo "--- last lines of $f:" >&2
-			tail -n 20 "$f" >&2
-		done
-	fi
-	exit 1
-}
+. "$(dirname "$0")/xsd_lib.sh"
 
 # expect_eq <what> <expected> <actual>
 expect_eq() {
 	[ "$2" = "$3" ] ||
 		fail "$1: expected '$2', got '$3'"
-}
-
-# A client must never hang the test: if xenstored stops answering, each tool
-# gives up after 10 s instead of waiting for ctest's timeout, which would
-# kill this script without running its cleanup.
-tmo() {
-	timeout 10 "$@"
 }
 
 # Run a xenstore tool that must succeed; its stdout is the result.
@@ -82,36 +45,10 @@ if command -v readelf >/dev/null; then
 fi
 
 tmp=$(mktemp -d /tmp/libretto-xsd-test.XXXXXX) || fail "mktemp failed"
-# Clients (libxenstore) honour the same variable as the server.
-export XENSTORED_PATH="$tmp/socket"
-# The run directory is left for xenstored to create: it must not need
-# anything prepared, nor fall back to /var/run/xenstored.
-export XENSTORED_RUNDIR="$tmp/run"
-
-# -N: stay in the foreground (we own the pid; -D would crash 4.17).
-# -T: request trace, shown on failure. Its stdin is closed on purpose: the
-# daemon must not stop when the launcher's stdin goes away.
+# -T: request trace, shown on failure.
 start_ns=$(date +%s%N)
-LD_PRELOAD="$preload" "$xenstored" -N -T "$tmp/trace" \
-	<&- >"$tmp/xenstored.log" 2>&1 &
-xsd_pid=$!
-
-# Ready means answering requests: the socket is bound before the daemon
-# opens the (faked) hypervisor interfaces, so its mere presence proves little.
-ready=""
-for _ in $(seq 1 200); do
-	kill -0 "$xsd_pid" 2>/dev/null || {
-		wait "$xsd_pid"
-		fail "xenstored exited with status $? during start-up"
-	}
-	if [ -S "$XENSTORED_PATH" ] &&
-		tmo xenstore-exists /tool/xenstored 2>/dev/null; then
-		ready=1
-		break
-	fi
-	sleep 0.05
-done
-[ -n "$ready" ] || fail "xenstored not answering on $XENSTORED_PATH after 10 s"
+xsd_start "$tmp" "$preload" "$xenstored" -T "$tmp/trace"
+xsd_wait
 echo "xenstored pid $xsd_pid ready after $((($(date +%s%N) - start_ns) / 1000000)) ms"
 [ -d "$XENSTORED_RUNDIR" ] || fail "xenstored did not create $XENSTORED_RUNDIR"
 
@@ -175,6 +112,7 @@ perm_c=$(xs xenstore-ls -p "$base" | grep '^c = ')
 wpath=/libretto/watched
 timeout 30 xenstore-watch -n 2 "$wpath" >"$tmp/watch.out" 2>&1 &
 watch_pid=$!
+xsd_track "$watch_pid"
 for _ in $(seq 1 100); do
 	[ -s "$tmp/watch.out" ] && break
 	sleep 0.05
@@ -188,7 +126,7 @@ done
 kill -0 "$watch_pid" 2>/dev/null &&
 	fail "no watch event for $wpath/k within 5 s; got: $(cat "$tmp/watch.out")"
 wait "$watch_pid" || fail "xenstore-watch exited $?: $(cat "$tmp/watch.out")"
-watch_pid=""
+xsd_forget "$watch_pid"
 expect_eq "watch events" "$wpath $wpath/k" \
 	"$(tr '\n' ' ' <"$tmp/watch.out" | sed 's/ $//')"
 
@@ -197,12 +135,9 @@ tmo xenstore-exists "$base" 2>/dev/null && fail "$base still exists after rm"
 
 # Idle: the fake event channel never becomes readable, so xenstored must be
 # asleep in poll(). Over 2 s a spinning daemon burns ~200 ticks.
-cpu_ticks() {
-	awk '{ print $14 + $15 }' "/proc/$xsd_pid/stat"
-}
-t0=$(cpu_ticks) || fail "xenstored (pid $xsd_pid) is gone"
+t0=$(xsd_cpu_ticks "$xsd_pid") || fail "xenstored (pid $xsd_pid) is gone"
 sleep 2
-t1=$(cpu_ticks) || fail "xenstored (pid $xsd_pid) died while idle"
+t1=$(xsd_cpu_ticks "$xsd_pid") || fail "xenstored (pid $xsd_pid) died while idle"
 [ $((t1 - t0)) -le 20 ] ||
 	fail "xenstored used $((t1 - t0)) CPU ticks in 2 s idle: it is spinning"
 

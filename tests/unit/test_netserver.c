@@ -24,15 +24,24 @@ static uint32_t ip4(const char *s)
 	return v;
 }
 
+/* Zeroes the first clear bytes of f, then writes an Ethernet header from
+ * PEER to dmac with the given ethertype. */
+static void eth_frame(uint8_t *f, size_t clear, const uint8_t *dmac,
+		      uint16_t ethertype)
+{
+	memset(f, 0, clear);
+	memcpy(f, dmac, 6);
+	memcpy(f + 6, PEER, 6);
+	f[12] = (uint8_t)(ethertype >> 8);
+	f[13] = (uint8_t)ethertype;
+}
+
 /* Ethernet header + IPv4 header (+ 8 bytes of L4) to dst. */
 static size_t ipv4_frame(uint8_t *f, const uint8_t *dmac, const char *dst,
 			 uint8_t proto, uint16_t dport, uint16_t frag)
 {
 	uint32_t d = ip4(dst), src = ip4("10.0.0.1");
-	memset(f, 0, 64);
-	memcpy(f, dmac, 6);
-	memcpy(f + 6, PEER, 6);
-	f[12] = 0x08;
+	eth_frame(f, 64, dmac, 0x0800);
 	f[14] = 0x45;
 	f[16] = 0;
 	f[17] = 28;
@@ -53,11 +62,7 @@ static size_t arp_frame(uint8_t *f, const uint8_t *dmac, uint16_t op,
 			const char *tpa)
 {
 	uint32_t t = ip4(tpa), s = ip4("10.0.0.1");
-	memset(f, 0, 60);
-	memcpy(f, dmac, 6);
-	memcpy(f + 6, PEER, 6);
-	f[12] = 0x08;
-	f[13] = 0x06;
+	eth_frame(f, 60, dmac, 0x0806);
 	uint8_t *a = f + 14;
 	a[1] = 1;
 	a[2] = 0x08;
@@ -312,5 +317,9 @@ int main(void)
 	test_frame_check();
 	test_forward(pm, apps);
 	test_replies();
+	while (apps->n > 0)
+		apps_remove(apps, apps->v[0]->domid);
+	free(apps);
+	free(pm);
 	return check_summary("netserver");
 }

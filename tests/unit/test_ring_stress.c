@@ -25,6 +25,7 @@
 
 #include "check.h"
 #include "ring.h"
+#include "ring_test_util.h"
 
 #define BATCH	16
 #define SPIN	64	   /* empty/full polls before going to sleep */
@@ -47,21 +48,6 @@ struct side_counts {
 	uint64_t errors;
 };
 static struct side_counts pc, cc;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
 
 static uint64_t mix(uint64_t x)
 {
