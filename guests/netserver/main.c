@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,8 +26,28 @@
 #define PF_NAME "pf0"
 /* Work done per round before looking at the other sources again, so
  * that one busy VIF or a flood on the PF cannot starve the rest. */
-#define TX_BATCH      256
-#define PF_BLOCKS_MAX 4
+#define TX_BUDGET   256
+#define PF_RX_BATCH 256
+
+/* Frames from the VIFs are sent out pf0 in batches of up to TX_BATCH with
+ * one sendmmsg: fewer syscalls, and while a batch is out the frames stay
+ * in the app's tx ring (read, not yet published as consumed), so the
+ * kernel copies each payload straight from the ring. */
+#define TX_BATCH 32
+/* The private copy of a frame's start: the vnet header and every header
+ * the forwarding decision reads (Ethernet, ARP, IPv4 with options, the
+ * ports), so that what is checked is exactly what is sent.  The rest of
+ * the frame is payload the kernel copies once from the ring; if the app
+ * rewrites it meanwhile it only garbles its own data. */
+#define TX_PREFIX 128
+_Static_assert(TX_PREFIX >= VIF_VNET_HDR_LEN + VIF_ETH_HLEN + 60 + 4,
+	       "the prefix covers what fw_from_app parses");
+
+struct tx_slot {
+	uint8_t hdr[TX_PREFIX];
+	struct iovec iov[2];
+	uint32_t len;
+};
 
 struct ns {
 	struct guest_xs gx;
@@ -38,6 +60,13 @@ struct ns {
 	uint16_t stall_dom;   /* PF paused for this app's rx room */
 	uint64_t stall_since; /* when, in ms */
 	bool stall_expired;   /* waited long enough: drop that frame */
+	/* The batch being sent: frames of app txq_dom [txq_sent, txq_n)
+	 * are not out yet; that app's ring is not published until they
+	 * are, which keeps their payload in place. */
+	struct tx_slot txq[TX_BATCH];
+	struct mmsghdr txm[TX_BATCH];
+	unsigned txq_n, txq_sent;
+	uint16_t txq_dom;
 	uint8_t buf[VIF_FRAME_MAX];
 	uint8_t reply[VIF_VNET_HDR_LEN + VIF_ETH_MAX_MTU];
 };
@@ -206,73 +235,143 @@ static bool on_pf_frame(void *arg, const uint8_t *frame, uint32_t len,
 
 /* ---- the VIFs ---- */
 
-/* Moves up to TX_BATCH frames from app a's tx ring.  Returns true if
+/* Sends what is left of the batch.  True once it is all out (sent, or
+ * lost and counted); false while pf0 pushes back (POLLOUT). */
+static bool tx_flush(struct ns *s)
+{
+	struct ns_app *a = apps_find(&s->apps, s->txq_dom);
+
+	while (s->txq_sent < s->txq_n) {
+		int r = pf_send_batch(&s->pf, s->txm + s->txq_sent,
+				      s->txq_n - s->txq_sent);
+		if (r == -EAGAIN) {
+			/* Keep the frames in the ring: the app's TCP should
+			 * see back-pressure, not loss. */
+			s->pf_blocked = true;
+			return false;
+		}
+		if (r < 0) { /* that one frame is lost (ENOBUFS, say) */
+			if (a != NULL)
+				a->st.drops++;
+			s->txq_sent++;
+			continue;
+		}
+		for (int i = 0; i < r; i++) {
+			s->pfst.tx_packets++;
+			s->pfst.tx_bytes +=
+			    s->txq[s->txq_sent + (unsigned)i].len -
+			    VIF_VNET_HDR_LEN;
+		}
+		s->txq_sent += (unsigned)r;
+	}
+	s->txq_n = s->txq_sent = 0;
+	return true;
+}
+
+/* Forgets an unsent batch whose ring is about to go away (the VIF is
+ * reconfigured): its frames are lost, as on a NIC reset. */
+static void tx_drop(struct ns *s)
+{
+	struct ns_app *a = apps_find(&s->apps, s->txq_dom);
+
+	if (s->txq_n > s->txq_sent && a != NULL)
+		a->st.drops += s->txq_n - s->txq_sent;
+	s->txq_n = s->txq_sent = 0;
+}
+
+/* Takes one frame of app a (p, len in its tx ring) into the batch, or
+ * delivers it locally.  The ring's payload stays where it is. */
+static void tx_take(struct ns *s, struct ns_app *a, const uint8_t *p,
+		    uint32_t len)
+{
+	struct tx_slot *t = &s->txq[s->txq_n];
+	uint32_t pre = len < TX_PREFIX ? len : TX_PREFIX;
+
+	/* Copy before checking: the peer can rewrite shared memory
+	 * between our check and our use; the check reads only the vnet
+	 * header and len, the decision only the prefix. */
+	memcpy(t->hdr, p, pre);
+	if (len < VIF_VNET_HDR_LEN + VIF_ETH_HLEN ||
+	    vif_frame_check(t->hdr, len) != VIF_FRAME_OK) {
+		a->st.malformed++;
+		return;
+	}
+	a->st.from_app_packets++;
+	a->st.from_app_bytes += len - VIF_VNET_HDR_LEN;
+	struct fw_dec d =
+	    fw_from_app(&s->fw, a->domid, t->hdr + VIF_VNET_HDR_LEN,
+			len - VIF_VNET_HDR_LEN);
+	if (d.to & ~FW_PF) {
+		/* Local delivery (another app, the server, a flood) is
+		 * rare and copies the whole frame: the checked prefix, then
+		 * the rest. */
+		memcpy(s->buf, t->hdr, pre);
+		memcpy(s->buf + pre, p + pre, len - pre);
+		struct fw_dec local = d;
+		local.to &= ~FW_PF;
+		execute(s, local, a->domid, s->buf, len);
+	} else if (d.to == 0) {
+		execute(s, d, a->domid, t->hdr, len); /* counts the drop */
+	}
+	if (!(d.to & FW_PF))
+		return;
+	t->iov[0] = (struct iovec){.iov_base = t->hdr, .iov_len = pre};
+	t->iov[1] =
+	    (struct iovec){.iov_base = (void *)(p + pre), .iov_len = len - pre};
+	t->len = len;
+	s->txm[s->txq_n] = (struct mmsghdr){
+	    .msg_hdr = {.msg_iov = t->iov, .msg_iovlen = pre < len ? 2 : 1}};
+	s->txq_n++;
+}
+
+/* Moves up to TX_BUDGET frames from app a's tx ring.  Returns true if
  * frames may remain (call again without sleeping). */
 static bool service_tx(struct ns *s, struct ns_app *a)
 {
 	struct ns_vif *v = &a->vif;
 	unsigned n = 0;
 
-	for (;;) {
+	if (s->txq_n != 0 && !tx_flush(s))
+		return false; /* still blocked; the batch is not a's */
+	while (!s->pf_blocked) {
 		const void *p;
 		uint32_t len;
-		int r;
+		int r = 0;
 
-		if (n == TX_BATCH || s->pf_blocked)
-			break;
-		r = ring_peek(&v->tx, &p, &len);
+		s->txq_dom = a->domid;
+		while (s->txq_n < TX_BATCH && n < TX_BUDGET) {
+			r = ring_peek(&v->tx, &p, &len);
+			if (r <= 0)
+				break;
+			/* Released privately only: the space is handed back
+			 * to the app when the ring is published, after the
+			 * batch is out. */
+			ring_release(&v->tx);
+			n++;
+			tx_take(s, a, p, len);
+		}
 		if (r < 0) { /* the frontend broke the ring: tear down */
 			fprintf(stderr,
 				"libretto-netserver: app %u: tx ring broken\n",
 				a->domid);
+			s->txq_n = s->txq_sent = 0;
 			ns_vif_disconnect(&s->gx, a, VIF_STATE_CLOSED);
 			v->failed = true;
 			return false;
 		}
-		if (r == 0) {
-			if (ring_consumer_needs_notify(&v->tx))
-				plat_chan_notify(v->chan);
-			if (ring_consumer_prepare_sleep(&v->tx))
-				return false;
-			continue; /* something arrived meanwhile */
-		}
-		/* Copy before checking: the peer can rewrite shared memory
-		 * between our check and our use. */
-		memcpy(s->buf, p, len);
-		enum vif_frame_err e = vif_frame_check(s->buf, len);
-		if (e != VIF_FRAME_OK) {
-			ring_release(&v->tx);
-			a->st.malformed++;
-			n++;
-			continue;
-		}
-		struct fw_dec d =
-		    fw_from_app(&s->fw, a->domid, s->buf + VIF_VNET_HDR_LEN,
-				len - VIF_VNET_HDR_LEN);
-		if (d.to & FW_PF) {
-			r = pf_send(&s->pf, s->buf, len);
-			if (r == -EAGAIN) {
-				/* Keep the frame in the ring: the app's
-				 * TCP should see back-pressure, not loss. */
-				s->pf_blocked = true;
-				break;
-			}
-			if (r == 0) {
-				s->pfst.tx_packets++;
-				s->pfst.tx_bytes += len - VIF_VNET_HDR_LEN;
-			} else {
-				a->st.drops++;
-			}
-		}
-		ring_release(&v->tx);
-		a->st.from_app_packets++;
-		a->st.from_app_bytes += len - VIF_VNET_HDR_LEN;
-		n++;
-		execute(s, d, a->domid, s->buf, len);
+		if (!tx_flush(s))
+			return false;
+		/* Publishes the space of what is out, and wakes an app
+		 * waiting for it. */
+		if (ring_consumer_needs_notify(&v->tx))
+			plat_chan_notify(v->chan);
+		if (n == TX_BUDGET)
+			return true;
+		if (r == 0 && ring_consumer_prepare_sleep(&v->tx))
+			return false;
+		/* A full batch, or something arrived meanwhile. */
 	}
-	if (ring_consumer_needs_notify(&v->tx))
-		plat_chan_notify(v->chan);
-	return !s->pf_blocked;
+	return false;
 }
 
 /* ---- xenstore ---- */
@@ -385,13 +484,20 @@ static void run(struct ns *s, const sigset_t *unblocked)
 
 		/* Work first, then sleep: whatever is pending (including what
 		 * arrived before a channel was polled) is served. */
+		/* A batch held back by pf0 goes first, before any other
+		 * app's frames can take its place in the socket. */
+		if (s->txq_n != 0 && !s->pf_blocked && tx_flush(s)) {
+			struct ns_app *a = apps_find(&s->apps, s->txq_dom);
+			if (a != NULL && a->vif.connected &&
+			    ring_consumer_needs_notify(&a->vif.tx))
+				plat_chan_notify(a->vif.chan);
+		}
 		for (unsigned i = 0; i < s->apps.n; i++) {
 			struct ns_app *a = s->apps.v[i];
 			if (a->vif.connected && service_tx(s, a))
 				more = true;
 		}
-		if (pf_rx(&s->pf, on_pf_frame, s, PF_BLOCKS_MAX) ==
-			PF_BLOCKS_MAX &&
+		if (pf_rx(&s->pf, on_pf_frame, s, PF_RX_BATCH) == PF_RX_BATCH &&
 		    pf_rx_ready(&s->pf))
 			more = true;
 		for (unsigned i = 0; i < s->apps.n; i++)
@@ -449,8 +555,12 @@ static void run(struct ns *s, const sigset_t *unblocked)
 		}
 		if (pfd[0].revents & POLLOUT)
 			s->pf_blocked = false;
-		if ((pfd[1].revents & POLLIN) && drain_watches(s))
+		if ((pfd[1].revents & POLLIN) && drain_watches(s)) {
+			/* A refresh may unmap the ring an unsent batch
+			 * points into. */
+			tx_drop(s);
 			refresh(s);
+		}
 		for (unsigned i = 2; i < n; i++)
 			if ((pfd[i].revents & POLLIN) && who[i]->vif.connected)
 				/* Ack before reading the ring, so that a

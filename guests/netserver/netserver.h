@@ -76,9 +76,10 @@ struct ns_vif {
 	bool failed;
 	struct plat_shared *share;
 	struct plat_chan *chan;
-	struct ring tx; /* app -> server: we consume */
-	struct ring rx; /* server -> app: we produce */
-	bool rx_dirty;	/* enqueued since the last notify check */
+	struct ring tx;	       /* app -> server: we consume */
+	struct ring rx;	       /* server -> app: we produce */
+	bool rx_dirty;	       /* enqueued since the last notify check */
+	uint32_t rx_unflushed; /* bytes enqueued since then */
 };
 
 /* ---- apps ---- */
@@ -181,25 +182,31 @@ struct pf {
 	uint8_t mac[6];
 	uint8_t *map;
 	size_t map_len;
-	unsigned nblocks, blk_size, cur;
-	uint32_t pkt, off; /* position inside block cur */
+	unsigned nframes, frames_per_block, frame_size;
+	unsigned cur; /* the next slot to look at */
 };
 
 int pf_open(struct pf *pf, const char *ifname);
 void pf_close(struct pf *pf);
-/* Calls cb for every frame of up to max_blocks retired blocks: frame is
- * the vnet header then the Ethernet frame, len their total; truncated is
- * true when the frame did not fit the block.  cb returns false to stop
- * at that frame (it is offered again by the next call): back-pressure
- * from a full VIF.  Returns blocks handled. */
+/* Calls cb for up to max_frames received frames, in order: frame is the
+ * vnet header then the Ethernet frame, len their total; truncated is true
+ * when the frame did not fit its slot.  cb returns false to stop at that
+ * frame (it is offered again by the next call): back-pressure from a full
+ * VIF.  Returns frames handled. */
 typedef bool (*pf_rx_cb)(void *arg, const uint8_t *frame, uint32_t len,
 			 bool truncated);
-unsigned pf_rx(struct pf *pf, pf_rx_cb cb, void *arg, unsigned max_blocks);
-/* True if a retired block is waiting (more work without sleeping). */
+unsigned pf_rx(struct pf *pf, pf_rx_cb cb, void *arg, unsigned max_frames);
+/* True if a received frame is waiting (more work without sleeping). */
 bool pf_rx_ready(const struct pf *pf);
 /* Sends one vnet header + Ethernet frame.  0, -EAGAIN (socket full: try
  * again on POLLOUT) or another -errno (the frame is lost). */
 int pf_send(struct pf *pf, const void *frame, size_t len);
+/* Sends up to n prepared messages (each a vnet header + Ethernet frame in
+ * its iovecs) with one sendmmsg.  Returns how many were sent (>= 1), or,
+ * when the first one fails, -EAGAIN (socket full: wait for POLLOUT) or
+ * another -errno (that first frame is lost). */
+struct mmsghdr;
+int pf_send_batch(struct pf *pf, struct mmsghdr *m, unsigned n);
 
 /* ---- stats ---- */
 

@@ -15,7 +15,7 @@
 
 static void write_state(struct guest_xs *gx, unsigned domid, int state)
 {
-	char leaf[96], v[8];
+	char leaf[96], v[12];
 
 	snprintf(leaf, sizeof(leaf),
 		 LT_XS_SERVER_APPS "/%u/" LT_XS_APP_VIF_STATE, domid);
@@ -71,6 +71,7 @@ static int connect_vif(struct guest_xs *gx, struct ns_app *app,
 	v->connected = true;
 	v->failed = false;
 	v->rx_dirty = false;
+	v->rx_unflushed = 0;
 	(void)gx;
 	return 0;
 fail_chan:
@@ -130,8 +131,15 @@ int ns_vif_put(struct ns_app *app, const void *frame, uint32_t len)
 	if (!v->connected)
 		return -ENOTCONN;
 	r = ring_enqueue(&v->rx, frame, len);
-	if (r == 0)
+	if (r == 0) {
 		v->rx_dirty = true;
+		v->rx_unflushed += len;
+		/* The ring holds only a few super-frames: hand each 1/8 of
+		 * it over at once, so that the app drains it while we copy
+		 * the next, rather than after a whole batch. */
+		if (v->rx_unflushed >= VIF_RING_DATA / 8)
+			ns_vif_flush(app);
+	}
 	return r;
 }
 
@@ -142,6 +150,7 @@ void ns_vif_flush(struct ns_app *app)
 	if (!v->connected || !v->rx_dirty)
 		return;
 	v->rx_dirty = false;
+	v->rx_unflushed = 0;
 	if (ring_producer_needs_notify(&v->rx))
 		plat_chan_notify(v->chan);
 }
