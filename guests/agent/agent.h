@@ -140,7 +140,6 @@ struct bridge {
 	struct vif *vif;
 	bool tx_blocked; /* tx ring full: wait for the backend's notify */
 	bool rx_more;	 /* rx has frames left after a batch: poll at once */
-	uint8_t *buf;	 /* a private copy of one rx frame (untrusted) */
 	uint64_t to_tap, from_tap, malformed, tap_errors;
 };
 

@@ -38,8 +38,7 @@ int bridge_init(struct bridge *b, int tap, struct vif *v)
 	memset(b, 0, sizeof(*b));
 	b->tap = tap;
 	b->vif = v;
-	b->buf = malloc(RING_FRAME_MAX);
-	return b->buf != NULL ? 0 : -ENOMEM;
+	return 0;
 }
 
 void bridge_reset(struct bridge *b)

@@ -28,11 +28,12 @@
  * PLAT_SHARE_MAX_PAGES share, well under xenstore's 4096-byte value. */
 #define PLAT_REF_MAX 4096
 
-/* The largest share, 256 pages (1 MiB): a VIF's two rings of 256 KiB
- * each, enough for two offloaded 64 KiB super-frames apiece
- * (docs/datapath.md), fit with room to spare.  A bound so that a corrupt
- * ring-pages in xenstore cannot make a peer map an absurd size. */
-#define PLAT_SHARE_MAX_PAGES 256
+/* The largest share, 1024 pages (4 MiB): a VIF's two rings of 1 MiB each
+ * (docs/datapath.md) fit with room to spare.  A bound so that a corrupt
+ * ring-pages in xenstore cannot make a peer map an absurd size.  (Under
+ * Xen a share this large needs its grant refs spread over several nodes,
+ * as netfront's multi-page rings do: ring-ref0, ring-ref1, ...) */
+#define PLAT_SHARE_MAX_PAGES 1024
 
 /* Which realisation this library was built with ("posix" or, later,
  * "xen"); published beside the references so that a peer refuses a

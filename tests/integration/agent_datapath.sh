@@ -90,7 +90,7 @@ fi
 
 [ "$(xsr $d/guest/vif/state)" = 3 ] ||
 	fail "guest/vif/state: '$(xsr $d/guest/vif/state)', expected 3"
-[ "$(xsr $d/guest/vif/ring-pages)" = 130 ] || fail "ring-pages"
+[ "$(xsr $d/guest/vif/ring-pages)" = 514 ] || fail "ring-pages"
 [ "$(xsr $d/guest/vif/platform)" = posix ] || fail "platform"
 [ -n "$(xsr $d/guest/vif/ring-ref)" ] || fail "no ring-ref"
 [ -n "$(xsr $d/guest/vif/event-channel)" ] || fail "no event-channel"
