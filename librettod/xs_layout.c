@@ -207,6 +207,25 @@ static int domain_write_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 	return 0;
 }
 
+/* The guest said error: fail its boot with the reason it gave, if any. */
+static void boot_failed(struct lt_xs *xs, struct domain *d)
+{
+	char node[PATH_LEN], msg[320];
+	char *why;
+
+	snprintf(node, sizeof(node), LT_XS_GUEST_FMT "/" LT_XS_GUEST_ERROR,
+		 d->domid);
+	why = lt_xs_read(xs, XBT_NULL, node);
+	/* The guest's words: bounded, and only printable ASCII kept. */
+	for (char *p = why; p != NULL && *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+	snprintf(msg, sizeof(msg), "the guest reported an error%s%.200s",
+		 why ? ": " : "", why ? why : "");
+	free(why);
+	domain_boot_resolve(d, EIO, msg);
+}
+
 static void guest_state_changed(void *arg, const char *path)
 {
 	struct domain *d = arg;
@@ -228,7 +247,7 @@ static void guest_state_changed(void *arg, const char *path)
 	if (strcmp(state, LT_GUEST_READY) == 0)
 		domain_boot_resolve(d, 0, NULL);
 	else if (strcmp(state, LT_GUEST_ERROR) == 0)
-		domain_boot_resolve(d, EIO, "the guest reported an error");
+		boot_failed(e->xs, d);
 
 	struct json_object *data = domain_event_data(d);
 	json_object_object_add(data, "guest_state",

@@ -266,6 +266,14 @@ int main(int argc, char **argv)
 		agent_log("cannot start the app: %s\n", strerror(exec_errno));
 		fail_early(&a);
 	}
+	if (exec_errno) {
+		char why[256];
+
+		/* librettod quotes it when it fails the deploy. */
+		snprintf(why, sizeof(why), "cannot run %s: %s", argv[first],
+			 strerror(exec_errno));
+		guest_xs_write(&a.gx, LT_XS_GUEST_ERROR, why);
+	}
 	guest_xs_write(&a.gx, LT_XS_GUEST_STATE,
 		       exec_errno ? LT_GUEST_ERROR : LT_GUEST_READY);
 

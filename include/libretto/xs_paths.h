@@ -38,11 +38,13 @@
 #define LT_XS_SWITCH_VF	    "switch/vf"
 #define LT_XS_SWITCH_SEQ    "switch/seq"
 #define LT_XS_GUEST_STATE   "guest/state"
-#define LT_XS_GUEST_SEQ	    "guest/seq"
-#define LT_XS_GUEST_PORTS   "guest/ports"
-#define LT_XS_GUEST_VIF	    "guest/vif"
-#define LT_XS_SERVER_STATE  "server/state"
-#define LT_XS_SERVER_APPS   "server/apps"
+/* Why, in a line, when guest/state says error. */
+#define LT_XS_GUEST_ERROR  "guest/error"
+#define LT_XS_GUEST_SEQ	   "guest/seq"
+#define LT_XS_GUEST_PORTS  "guest/ports"
+#define LT_XS_GUEST_VIF	   "guest/vif"
+#define LT_XS_SERVER_STATE "server/state"
+#define LT_XS_SERVER_APPS  "server/apps"
 
 /* The data path (docs/datapath.md). */
 #define LT_XS_NET_BACKEND   "net/backend"   /* the server's domid */
