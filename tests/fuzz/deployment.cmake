@@ -6,14 +6,10 @@ if(LIBRETTO_FUZZ)
   file(GLOB LIBRETTO_DEPLOYMENT_FUZZ_SOURCES
        ${CMAKE_SOURCE_DIR}/common/deployment_*.c
        ${CMAKE_SOURCE_DIR}/common/yaml_*.c)
-  add_executable(fuzz_deployment_load
-    ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_deployment_load.c
-    ${LIBRETTO_DEPLOYMENT_FUZZ_SOURCES})
-  target_compile_options(fuzz_deployment_load PRIVATE
-    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
-  target_link_options(fuzz_deployment_load PRIVATE
-    -fsanitize=fuzzer,address,undefined)
-  target_link_libraries(fuzz_deployment_load PRIVATE PkgConfig::YAML)
+  libretto_fuzzer(fuzz_deployment_load
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_deployment_load.c
+            ${LIBRETTO_DEPLOYMENT_FUZZ_SOURCES}
+    LIBS PkgConfig::YAML)
   # Seeds: the bad corpus and the shipped configs, copied into a temporary
   # working corpus so that the fuzzer never writes into the source tree.
   add_test(NAME fuzz_deployment_load
