@@ -3,42 +3,75 @@
 #include <libretto/protocol.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 /*
- * A message cut at its buffer's end may end inside a multi-byte UTF-8
- * character (a quoted key, say); drop that partial character so the reply
- * stays valid UTF-8.
+ * Length of the valid UTF-8 sequence at p (at most n bytes left), or 0.
+ * Overlong forms and surrogates are invalid, as JSON parsers that check
+ * UTF-8 hold them.
  */
-static void utf8_drop_partial_tail(char *s, size_t len)
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
 {
-	size_t start = len, need;
-	unsigned char lead;
+	size_t len;
+	unsigned cp;
 
-	/* Back over continuation bytes (10xxxxxx) to the character's lead. */
-	while (start > 0 && len - start < 4 &&
-	       ((unsigned char)s[start - 1] & 0xc0) == 0x80)
-		start--;
-	if (start == 0)
-		return;
-	lead = (unsigned char)s[start - 1];
-	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-	if (len - (start - 1) < need)
-		s[start - 1] = '\0';
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/*
+ * A message quotes what the client sent, cut to fit (by a precision or the
+ * buffer's end), which may split a multi-byte character or carry invalid
+ * bytes: every byte that is not part of valid UTF-8 becomes '?', so a reply
+ * is always valid UTF-8 whatever was quoted.
+ */
+static void utf8_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n = strlen(s);
+
+	while (n > 0) {
+		size_t len = utf8_seq_len(p, n);
+
+		if (len == 0) {
+			*p = '?';
+			len = 1;
+		}
+		p += len;
+		n -= len;
+	}
 }
 
 void lt_error_set(struct lt_error *e, const char *class, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	e->class = class;
 	va_start(ap, fmt);
-	n = vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
-	if (n >= (int)sizeof(e->message))
-		utf8_drop_partial_tail(e->message, sizeof(e->message) - 1);
+	utf8_sanitize(e->message);
 }
 
 void lt_error_set_data(struct lt_error *e, struct json_object *data)
@@ -50,8 +83,14 @@ void lt_error_set_data(struct lt_error *e, struct json_object *data)
 void lt_error_set_field(struct lt_error *e, const char *field)
 {
 	struct json_object *data = json_object_new_object();
+	char *text = strdup(field);
 
-	json_object_object_add(data, "field", json_object_new_string(field));
+	/* A field name is the client's key, possibly cut to fit. */
+	if (text != NULL)
+		utf8_sanitize(text);
+	json_object_object_add(data, "field",
+			       json_object_new_string(text ? text : "?"));
+	free(text);
 	lt_error_set_data(e, data);
 }
 
