@@ -71,8 +71,10 @@ static int cmd_deploy(void *ctx, struct json_object *args,
 
 		lt_load_error_format(&lerr, text, sizeof(text));
 		lt_error_set(err, LT_ERR_INVALID, "%s", text);
+		/* The client's own string (valid UTF-8), not the loader's
+		 * copy, which may be cut. */
 		json_object_object_add(data, "file",
-				       json_object_new_string(lerr.file));
+				       json_object_new_string(file));
 		json_object_object_add(data, "line",
 				       json_object_new_int(lerr.pos.line));
 		json_object_object_add(data, "column",
