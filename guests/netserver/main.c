@@ -397,6 +397,26 @@ static void watch_vif(struct ns *s, unsigned domid, bool on)
 		xs_unwatch(s->gx.h, path, "vif");
 }
 
+/* The PF filter follows the MACs served: the server's and every active
+ * dedicated-IP app's (server-mode apps share the server's). */
+static void filter_update(struct ns *s)
+{
+	uint8_t macs[PF_FILTER_MACS + 1][6];
+	unsigned n = 0;
+	int err;
+
+	memcpy(macs[n++], s->fw.server_mac, 6);
+	if (memcmp(s->pf.mac, s->fw.server_mac, 6) != 0)
+		memcpy(macs[n++], s->pf.mac, 6);
+	for (unsigned i = 0; i < s->apps.n && n <= PF_FILTER_MACS; i++)
+		if (app_is_dedicated(s->apps.v[i]))
+			memcpy(macs[n++], s->apps.v[i]->mac, 6);
+	err = pf_set_filter(&s->pf, (const uint8_t(*)[6])macs, n);
+	if (err < 0)
+		fprintf(stderr, "libretto-netserver: PF filter: %s\n",
+			strerror(-err));
+}
+
 static void refresh(struct ns *s)
 {
 	bool had[NS_APPS_MAX];
@@ -435,6 +455,7 @@ static void refresh(struct ns *s)
 		fprintf(stderr, "libretto-netserver: reading portmap: %s\n",
 			strerror(errno));
 	pm_rebuild(&s->pm, &s->apps);
+	filter_update(s);
 }
 
 /* Drains the pending watch events.  True if any concerns us: our own

@@ -207,6 +207,10 @@ int pf_send(struct pf *pf, const void *frame, size_t len);
  * another -errno (that first frame is lost). */
 struct mmsghdr;
 int pf_send_batch(struct pf *pf, struct mmsghdr *m, unsigned n);
+/* The most MACs pf_set_filter can list (its jumps are 8-bit). */
+#define PF_FILTER_MACS 60
+/* Keeps only multicast/broadcast and frames to these MACs on the ring. */
+int pf_set_filter(struct pf *pf, const uint8_t (*macs)[6], unsigned n);
 
 /* ---- stats ---- */
 
