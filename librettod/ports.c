@@ -165,8 +165,7 @@ static void conflict_event(struct domain *d, const struct port_claim *c)
 }
 
 /* Marks the claims still listed under guest/ports/<proto>. */
-static void mark_listed(struct lt_xs *xs, struct domain *d, enum lt_proto proto,
-			unsigned char *listed)
+static void mark_listed(struct lt_xs *xs, struct domain *d, enum lt_proto proto)
 {
 	char path[PATH_LEN];
 	char **names;
@@ -186,7 +185,7 @@ static void mark_listed(struct lt_xs *xs, struct domain *d, enum lt_proto proto,
 		if (c == NULL)
 			c = claim_add(d, proto, (uint16_t)port, 0);
 		if (c != NULL)
-			listed[c - d->ports] = 1;
+			c->listed = 1;
 	}
 	free(names);
 }
@@ -200,22 +199,22 @@ static void ports_changed(void *arg, const char *path)
 {
 	struct domain *d = arg;
 	struct lt_xs *xs = d->dep->engine->xs;
-	unsigned char listed[2 * 65536] = {0};
 	size_t before = d->nports;
 
 	(void)path;
-	mark_listed(xs, d, LT_PROTO_TCP, listed);
-	mark_listed(xs, d, LT_PROTO_UDP, listed);
+	for (size_t i = 0; i < d->nports; i++)
+		d->ports[i].listed = 0;
+	mark_listed(xs, d, LT_PROTO_TCP);
+	mark_listed(xs, d, LT_PROTO_UDP);
 	for (size_t i = 0; i < d->nports;) {
 		struct port_claim *c = &d->ports[i];
 		unsigned prev = c->owner;
 
-		if (!listed[i] && !c->declared) {
+		if (!c->listed && !c->declared) {
 			if (claim_release(xs, XBT_NULL, d, c) < 0)
 				log_warn("xenstore: releasing a port: %s",
 					 strerror(errno));
 			claim_remove(d, c);
-			memmove(&listed[i], &listed[i + 1], d->nports - i);
 			continue;
 		}
 		if (c->owner != d->domid) {

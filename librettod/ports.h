@@ -22,6 +22,7 @@ struct port_claim {
 	uint16_t port;
 	int declared;	/* from the deployment file, not found at run time */
 	unsigned owner; /* the domid holding it; the claimer's own when won */
+	int listed;	/* seen in the guest's list at the last re-read */
 };
 
 /* Claims the declared ports of d inside transaction t; -1 with errno. A

@@ -209,19 +209,30 @@ fail:
 	return r;
 }
 
-/* Checks that fd is the share named by token, of len bytes, sealed. */
-static int check_memfd(int fd, uint64_t token, size_t len)
+/* What /proc/self/fd/<fd> links to (memfd:..., anon_inode:[eventfd]),
+ * which tells what kind of file a descriptor taken from a peer is. */
+static int fd_link(int fd, char *link, size_t size)
 {
-	char path[64], link[128], want[96];
-	struct stat st;
+	char path[64];
 	ssize_t n;
-	int seals;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, link, sizeof(link) - 1);
+	n = readlink(path, link, size - 1);
 	if (n < 0)
 		return -errno;
 	link[n] = '\0';
+	return 0;
+}
+
+/* Checks that fd is the share named by token, of len bytes, sealed. */
+static int check_memfd(int fd, uint64_t token, size_t len)
+{
+	char link[128], want[96];
+	struct stat st;
+	int seals, err;
+
+	if ((err = fd_link(fd, link, sizeof(link))) < 0)
+		return err;
 	snprintf(want, sizeof(want), "/memfd:" MEMFD_PREFIX "%016" PRIx64 " ",
 		 token);
 	if (strncmp(link, want, strlen(want)) != 0)
@@ -342,14 +353,11 @@ static unsigned long long eventfd_id(int fd)
 
 static int check_eventfd(int fd, unsigned long long id)
 {
-	char path[64], link[64];
-	ssize_t n;
+	char link[64];
+	int err;
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -errno;
-	link[n] = '\0';
+	if ((err = fd_link(fd, link, sizeof(link))) < 0)
+		return err;
 	if (strcmp(link, "anon_inode:[eventfd]") != 0)
 		return -ESTALE;
 	if (id != 0 && eventfd_id(fd) != id)
