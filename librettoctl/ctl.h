@@ -14,6 +14,10 @@ struct ctl_invocation {
 	bool json;		 /* --json: machine output on stdout */
 	bool dry_run;		 /* deploy --dry-run */
 	bool watch;		 /* status --watch */
+	const char *to;		 /* switch --to */
+	const char *deployment;	 /* switch --deployment */
+	const char *timeout;	 /* switch --timeout, seconds as typed */
+	const char *fault;	 /* switch --fault STEP[:stall] (tests) */
 	int argc;		 /* positional arguments after the command */
 	char **argv;
 };
@@ -23,5 +27,6 @@ int cmd_destroy(const struct ctl_invocation *inv);
 int cmd_status(const struct ctl_invocation *inv);
 int cmd_validate(const struct ctl_invocation *inv);
 int cmd_version(const struct ctl_invocation *inv);
+int cmd_switch(const struct ctl_invocation *inv);
 
 #endif

@@ -14,6 +14,7 @@
 enum {
 	FLAG_DRY_RUN = 1 << 0,
 	FLAG_WATCH = 1 << 1,
+	FLAG_SWITCH = 1 << 2, /* --to, --deployment, --timeout, --fault */
 };
 
 struct command {
@@ -29,6 +30,7 @@ static const struct command commands[] = {
     {"destroy", cmd_destroy, 1, 1, 0},
     {"status", cmd_status, 0, 2, FLAG_WATCH},
     {"version", cmd_version, 0, 0, 0},
+    {"switch", cmd_switch, 1, 1, FLAG_SWITCH},
 };
 
 static const struct command *find_command(const char *name)
@@ -55,6 +57,26 @@ struct parsed {
 	unsigned flags_seen;
 	bool help;
 };
+
+/* switch's options, each with a value. */
+static bool switch_option(const char *a)
+{
+	return strcmp(a, "--to") == 0 || strcmp(a, "--deployment") == 0 ||
+	       strcmp(a, "-d") == 0 || strcmp(a, "--timeout") == 0 ||
+	       strcmp(a, "--fault") == 0;
+}
+
+static const char **switch_option_slot(struct ctl_invocation *inv,
+				       const char *a)
+{
+	if (strcmp(a, "--to") == 0)
+		return &inv->to;
+	if (strcmp(a, "--timeout") == 0)
+		return &inv->timeout;
+	if (strcmp(a, "--fault") == 0)
+		return &inv->fault;
+	return &inv->deployment;
+}
 
 /*
  * Options may come before or after the command: `librettoctl --json status`
@@ -87,6 +109,12 @@ static int parse(int argc, char **argv, struct parsed *p)
 		} else if (strcmp(a, "--watch") == 0 || strcmp(a, "-w") == 0) {
 			p->flags_seen |= FLAG_WATCH;
 			p->inv.watch = true;
+		} else if (switch_option(a)) {
+			if (i + 1 >= argc)
+				return usage_error(p->inv.command,
+						   "%s needs a value", a);
+			p->flags_seen |= FLAG_SWITCH;
+			*switch_option_slot(&p->inv, a) = argv[++i];
 		} else if (strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0) {
 			if (i + 1 >= argc)
 				return usage_error(p->inv.command,
@@ -142,12 +170,16 @@ static int run(int argc, char **argv, struct parsed *pp)
 				   "no command '%s' (librettoctl --help lists "
 				   "them)",
 				   pp->inv.command);
-	for (unsigned flag = FLAG_DRY_RUN; flag <= FLAG_WATCH; flag <<= 1)
+	for (unsigned flag = FLAG_DRY_RUN; flag <= FLAG_SWITCH; flag <<= 1)
 		if ((pp->flags_seen & flag) && !(cmd->flags & flag))
-			return usage_error(cmd->name, "%s",
-					   flag == FLAG_DRY_RUN
-					       ? "--dry-run is for deploy only"
-					       : "--watch is for status only");
+			return usage_error(
+			    cmd->name, "%s",
+			    flag == FLAG_DRY_RUN
+				? "--dry-run is for deploy only"
+			    : flag == FLAG_WATCH
+				? "--watch is for status only"
+				: "--to, --deployment, --timeout and --fault "
+				  "are for switch only");
 	if (pp->inv.argc < cmd->min_args)
 		return usage_error(cmd->name, "%s: missing argument",
 				   cmd->name);

@@ -72,6 +72,18 @@ static int handle_event(struct op_state *s, struct json_object *ev,
 		out_raw_line(line);
 	if (strcmp(event, LT_EV_OP_PROGRESS) == 0 && !s->inv->json)
 		op_print_progress(data, now_ms() - s->started_ms);
+	if (strcmp(event, LT_EV_SWITCH_STEP) == 0 && !s->inv->json)
+		op_print_switch_step(data);
+	if (strcmp(event, LT_EV_SWITCH_DONE) == 0 ||
+	    strcmp(event, LT_EV_SWITCH_FAILED) == 0) {
+		ok = strcmp(event, LT_EV_SWITCH_DONE) == 0;
+		if (!s->inv->json)
+			op_print_switch_end(data, ok);
+		if (ok)
+			return LT_EXIT_OK;
+		ctl_fail_remote(jget_object(data, "error"));
+		return LT_EXIT_FAILED;
+	}
 	if (strcmp(event, LT_EV_OP_DONE) != 0)
 		return -1;
 	if (!s->inv->json)
@@ -103,11 +115,14 @@ static int handle_reply(struct op_state *s, struct json_object *reply,
 	s->op = jget(result, "op");
 	if (s->op != NULL)
 		json_object_get(s->op);
-	if (!s->inv->json)
+	if (!s->inv->json && strcmp(s->cmd, LT_CMD_SWITCH) == 0)
+		op_print_switch_started(result);
+	else if (!s->inv->json)
 		op_print_plan(s->cmd, s->name, result, s->inv->dry_run);
 	/* destroy has no plan: say that it started, so a slow first step
 	 * does not look like a hang. */
-	if (!s->inv->json && s->op != NULL && jget(result, "changes") == NULL) {
+	if (!s->inv->json && s->op != NULL && jget(result, "changes") == NULL &&
+	    strcmp(s->cmd, LT_CMD_SWITCH) != 0) {
 		printf("%s ", s->cmd);
 		out_text(stdout, s->name);
 		printf(": started (operation %s)\n", out_json_text(s->op));

@@ -95,3 +95,76 @@ void op_print_done(const char *cmd, const char *name, struct json_object *data,
 	       (long long)(ms / 1000), (long long)(ms % 1000 / 10));
 	fflush(stdout);
 }
+
+void op_print_switch_started(struct json_object *result)
+{
+	char domain[TEXT_MAX], from[TEXT_MAX], to[TEXT_MAX], op[32];
+
+	jget_text(jget(result, "domain"), domain, sizeof(domain));
+	jget_text(jget(result, "from"), from, sizeof(from));
+	jget_text(jget(result, "to"), to, sizeof(to));
+	jget_text(jget(result, "op"), op, sizeof(op));
+	printf("switch ");
+	out_text(stdout, domain);
+	if (jget(result, "op") == NULL) {
+		printf(": already on ");
+		out_text(stdout, to);
+		printf(", nothing to do\n");
+	} else {
+		printf(": ");
+		out_text(stdout, from);
+		printf(" -> ");
+		out_text(stdout, to);
+		printf(" (operation %s)\n", op);
+	}
+	fflush(stdout);
+}
+
+void op_print_switch_step(struct json_object *data)
+{
+	const char *step = jget_str(data, "step");
+	const char *message = jget_str(data, "message");
+	bool undo = false;
+	double ms = 0;
+
+	jget_bool(data, "undo", &undo);
+	if (jget(data, "ms") != NULL)
+		ms = json_object_get_double(jget(data, "ms"));
+	printf("  %s", undo ? "undo " : "");
+	out_text(stdout, step != NULL ? step : "-");
+	for (size_t w = out_width(step ? step : "-") + (undo ? 5 : 0); w < 13;
+	     w++)
+		putchar(' ');
+	printf("%9.3f ms  ", ms);
+	out_text(stdout, message != NULL ? message : "");
+	putchar('\n');
+	fflush(stdout);
+}
+
+void op_print_switch_end(struct json_object *data, bool ok)
+{
+	char domain[TEXT_MAX], path[TEXT_MAX];
+	double ms = 0;
+
+	jget_text(jget(data, "domain"), domain, sizeof(domain));
+	jget_text(jget(data, "path"), path, sizeof(path));
+	if (jget(data, "elapsed_ms") != NULL)
+		ms = json_object_get_double(jget(data, "elapsed_ms"));
+	printf("switch ");
+	out_text(stdout, domain);
+	if (ok) {
+		printf(": on ");
+		out_text(stdout, path);
+		printf(", done in %.3f ms\n", ms);
+	} else {
+		bool rolled_back = false;
+
+		jget_bool(data, "rolled_back", &rolled_back);
+		printf(": failed after %.3f ms; %s ", ms,
+		       rolled_back ? "rolled back, still on"
+				   : "ROLLBACK INCOMPLETE, now on");
+		out_text(stdout, path);
+		putchar('\n');
+	}
+	fflush(stdout);
+}

@@ -20,4 +20,10 @@ void op_print_progress(struct json_object *data, int64_t since_ms);
 void op_print_done(const char *cmd, const char *name, struct json_object *data,
 		   int64_t measured_ms);
 
+/* switch: the reply's result, each switch-step, and switch-done or
+ * switch-failed. */
+void op_print_switch_started(struct json_object *result);
+void op_print_switch_step(struct json_object *data);
+void op_print_switch_end(struct json_object *data, bool ok);
+
 #endif

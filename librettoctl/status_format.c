@@ -1,5 +1,7 @@
 #include "status_format.h"
 
+#include <libretto/protocol.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,14 +78,40 @@ static void state_cell(struct json_object *dom, char *buf, size_t size)
 static void frames_cell(struct json_object *dom, char *buf, size_t size)
 {
 	struct json_object *c = jget_object(dom, "counters");
+	struct json_object *vf = jget_object(dom, "vf_counters");
+	const char *path = jget_str(dom, "path");
 	int64_t in, out;
 
-	if ((jget_int(c, "to_app_packets", &in) &&
-	     jget_int(c, "from_app_packets", &out)) ||
-	    (jget_int(c, "rx_packets", &in) && jget_int(c, "tx_packets", &out)))
+	/* On its VF, an app's frames are the VF's, counted by its agent. */
+	if (path != NULL && strcmp(path, LT_PATH_DIRECT) == 0 &&
+	    jget_int(vf, "rx_packets", &in) && jget_int(vf, "tx_packets", &out))
+		snprintf(buf, size, "%lld/%lld vf", (long long)in,
+			 (long long)out);
+	else if ((jget_int(c, "to_app_packets", &in) &&
+		  jget_int(c, "from_app_packets", &out)) ||
+		 (jget_int(c, "rx_packets", &in) &&
+		  jget_int(c, "tx_packets", &out)))
 		snprintf(buf, size, "%lld/%lld", (long long)in, (long long)out);
 	else
 		snprintf(buf, size, "-");
+}
+
+/* "server", "direct vf1", and "server -> direct" while switching. */
+static void path_cell(struct json_object *dom, char *buf, size_t size)
+{
+	const char *path = jget_str(dom, "path");
+	int64_t vf;
+
+	if (path == NULL)
+		path = "-";
+	if (jget(dom, "switching") != NULL)
+		snprintf(buf, size, "%s -> %s", path,
+			 strcmp(path, LT_PATH_DIRECT) == 0 ? LT_PATH_SERVER
+							   : LT_PATH_DIRECT);
+	else if (jget_int(dom, "vf", &vf) && strcmp(path, LT_PATH_DIRECT) == 0)
+		snprintf(buf, size, "%s vf%lld", path, (long long)vf);
+	else
+		snprintf(buf, size, "%s", path);
 }
 
 static void add_domain_row(struct table *t, struct json_object *dom)
@@ -106,6 +134,7 @@ static void add_domain_row(struct table *t, struct json_object *dom)
 		cells[c] = text[c];
 	}
 	state_cell(dom, text[COL_STATE], CELL_MAX);
+	path_cell(dom, text[COL_PATH], CELL_MAX);
 	frames_cell(dom, text[COL_FRAMES], CELL_MAX);
 	/* Zero restarts is the normal case: keep the column for domains that
 	 * did restart. */

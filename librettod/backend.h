@@ -95,6 +95,29 @@ struct backend_ops {
 	void (*domain_describe)(struct backend *be, struct be_domain *dom,
 				struct json_object *obj);
 
+	/*
+	 * The dynamic switch's VF steps (ARCHITECTURE section 5), for VF
+	 * number vf of dom's deployment. NULL when the backend cannot
+	 * switch. Each pair undoes the other and is safe on a VF in either
+	 * state, so a rollback may call the undo of a step that failed
+	 * half-way.
+	 *   vf_prepare  give the VF dom->mac (xen: IFLA_VF_MAC on the PF;
+	 *               sim: create the macvlan on the PF, in dom's
+	 *               namespace, under a name the agent does not use)
+	 *   vf_attach   hand it to the domain, down and unconfigured, as
+	 *               LT_VF_NETDEV (xen: PCI hot-plug; sim: rename)
+	 *   vf_detach   take it back (the agent has brought it down)
+	 *   vf_release  return it to the pool (sim: delete the macvlan)
+	 */
+	int (*vf_prepare)(struct backend *be, struct be_domain *dom, int vf,
+			  lt_done_fn done, void *arg, char **err);
+	int (*vf_attach)(struct backend *be, struct be_domain *dom, int vf,
+			 lt_done_fn done, void *arg, char **err);
+	int (*vf_detach)(struct backend *be, struct be_domain *dom, int vf,
+			 lt_done_fn done, void *arg, char **err);
+	int (*vf_release)(struct backend *be, struct be_domain *dom, int vf,
+			  lt_done_fn done, void *arg, char **err);
+
 	/* Daemon exit. Domains are left running; the backend releases only
 	 * its own handles (sim: xenstored keeps running too, so running
 	 * domains keep their store). */

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "config.h"
 #include "control.h"
 #include "deployment.h"
 #include "engine.h"
@@ -94,6 +95,58 @@ static int cmd_destroy(void *ctx, struct json_object *args,
 	return engine_destroy(ctx, arg_string(args, "deployment"), result, err);
 }
 
+static int cmd_switch(void *ctx, struct json_object *args,
+		      struct control_client *client,
+		      struct json_object **result, struct lt_error *err)
+{
+	struct engine *e = ctx;
+	struct json_object *timeout = NULL;
+	struct switch_request req = {
+	    .deployment = arg_string(args, "deployment"),
+	    .domain = arg_string(args, "domain"),
+	    .to = arg_string(args, "to"),
+	    .fault_step = arg_string(args, "fault_step"),
+	    .fault_kind = arg_string(args, "fault"),
+	};
+
+	(void)client;
+	if (json_object_object_get_ex(args, "timeout_ms", &timeout)) {
+		int64_t ms = json_object_get_int64(timeout);
+
+		if (ms < 1 || ms > 600000) {
+			lt_error_set(err, LT_ERR_BAD_ARGUMENT,
+				     "timeout_ms must be 1 to 600000");
+			lt_error_set_field(err, "args.timeout_ms");
+			return -1;
+		}
+		req.timeout_ms = (unsigned)ms;
+	}
+	/* Faults are for the tests of every rollback path, never for a
+	 * daemon that runs real work. */
+	if ((req.fault_step != NULL || req.fault_kind != NULL) &&
+	    !e->cfg->test_faults) {
+		lt_error_set(err, LT_ERR_BAD_ARGUMENT,
+			     "fault injection needs librettod --test-faults");
+		lt_error_set_field(err, req.fault_step ? "args.fault_step"
+						       : "args.fault");
+		return -1;
+	}
+	if (req.fault_kind != NULL && strcmp(req.fault_kind, "fail") != 0 &&
+	    strcmp(req.fault_kind, "stall") != 0) {
+		lt_error_set(err, LT_ERR_BAD_ARGUMENT,
+			     "fault must be \"fail\" or \"stall\"");
+		lt_error_set_field(err, "args.fault");
+		return -1;
+	}
+	if (req.fault_kind != NULL && req.fault_step == NULL) {
+		lt_error_set(err, LT_ERR_BAD_ARGUMENT,
+			     "fault needs fault_step");
+		lt_error_set_field(err, "args.fault_step");
+		return -1;
+	}
+	return engine_switch(e, &req, result, err);
+}
+
 static const struct lt_arg_spec status_args[] = {
     {"deployment", json_type_string, 0},
     {"domain", json_type_string, 0},
@@ -112,10 +165,21 @@ static const struct lt_arg_spec destroy_args[] = {
     {NULL, 0, 0},
 };
 
+static const struct lt_arg_spec switch_args[] = {
+    {"deployment", json_type_string, 0},
+    {"domain", json_type_string, 1},
+    {"to", json_type_string, 1},
+    {"timeout_ms", json_type_int, 0},
+    {"fault_step", json_type_string, 0},
+    {"fault", json_type_string, 0},
+    {NULL, 0, 0},
+};
+
 const struct control_command daemon_commands[] = {
     {LT_CMD_VERSION, 0, NULL, cmd_version},
     {LT_CMD_STATUS, 0, status_args, cmd_status},
     {LT_CMD_DEPLOY, 1, deploy_args, cmd_deploy},
     {LT_CMD_DESTROY, 1, destroy_args, cmd_destroy},
+    {LT_CMD_SWITCH, 1, switch_args, cmd_switch},
     {NULL, 0, NULL, NULL},
 };

@@ -19,6 +19,7 @@ struct daemon_config {
 	int destroy_on_shutdown;  /* SIGTERM destroys the deployments */
 	char libexec_dir[256];	  /* netserver, agent, preload library */
 	char xenstored[256];	  /* sim: xenstored binary */
+	int test_faults; /* --test-faults: switch may be told to fail */
 };
 
 void daemon_config_defaults(struct daemon_config *cfg);

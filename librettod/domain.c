@@ -154,12 +154,17 @@ void domain_free(struct domain *d)
 {
 	struct deployment *dep = d->dep;
 
+	switch_abandon(d);
 	TAILQ_REMOVE(&dep->domains, d, entry);
 	if (d->guest_watch != NULL)
 		lt_xs_unwatch(dep->engine->xs, d->guest_watch);
 	ports_unwatch(dep->engine->xs, d);
 	ports_free(d);
 	/* The same app may live on in a domain that replaced this one. */
+	/* A dynamic app's VF came from a switch of this domain: the one
+	 * replacing it starts on the server path. */
+	if (d->vf >= 0 && d->spec.mode == LT_MODE_DYNAMIC)
+		dep->vf_owner[d->vf][0] = '\0';
 	if (!domain_name_in_use(dep, d, d->be.name)) {
 		if (d->pool_ip && d->pool != NULL)
 			lt_ippool_release(d->pool, d->be.name);

@@ -164,7 +164,7 @@ static void shutdown_poll(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	TAILQ_FOREACH(dep, &w->e->deployments, entry)
-	if (dep->op != NULL) {
+	if (dep->op != NULL || dep->switching > 0) {
 		evtimer_add(w->timer, &tick);
 		return;
 	}
@@ -195,7 +195,7 @@ void engine_shutdown(struct engine *e, int destroy, void (*done)(void *),
 			struct lt_error err = {0};
 
 			next = TAILQ_NEXT(dep, entry);
-			if (dep->op != NULL)
+			if (dep->op != NULL || dep->switching > 0)
 				continue; /* its op runs to its end first */
 			if (engine_destroy(e, dep->name, &result, &err) < 0)
 				log_warn("shutdown: destroy %s: %s", dep->name,

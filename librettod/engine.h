@@ -23,6 +23,7 @@ struct lt_xs;
 struct lt_xs_watch;
 struct lt_ippool;
 struct op;
+struct switch_op;
 
 enum domain_state {
 	DOM_DEFINED,  /* planned, nothing made yet */
@@ -67,6 +68,11 @@ struct domain {
 	char **envp;		/* owned; be.envp points here */
 	struct lt_ippool *pool; /* the pool ip came from, when pool_ip */
 	int op_new;		/* made by the op in flight */
+	/* The dynamic switch (switch.c). vf is the VF the app holds, claimed
+	 * from the switch's first step until its VF is released. */
+	int on_vf;	      /* a dynamic app's traffic is on its VF */
+	struct switch_op *sw; /* the switch in flight, or NULL */
+	unsigned switch_seq;  /* the last switch/seq written */
 };
 
 enum deployment_state {
@@ -92,7 +98,8 @@ struct deployment {
 	char vf_owner[LT_MAX_VFS][LT_NAME_MAX + 1]; /* "" when free */
 	char ephemeral_owner[LT_EPHEMERAL_SLOTS][LT_NAME_MAX + 1];
 	TAILQ_HEAD(domain_list, domain) domains;
-	struct op *op; /* in flight, at most one */
+	struct op *op;	    /* in flight, at most one */
+	unsigned switching; /* switches in flight (one per app at most) */
 };
 
 struct engine {
@@ -125,6 +132,23 @@ int engine_deploy(struct engine *e, struct lt_deployment *spec, int dry_run,
 		  struct json_object **result, struct lt_error *err);
 int engine_destroy(struct engine *e, const char *name,
 		   struct json_object **result, struct lt_error *err);
+/* Starts switching app dom_name of dep_name (NULL: the one deployment that
+ * has such an app) to `to` (LT_PATH_SERVER or LT_PATH_DIRECT). timeout_ms
+ * bounds each step; fault, for tests (librettod --test-faults), names a
+ * step to fail or stall. Fills *result with the reply. */
+struct switch_request {
+	const char *deployment, *domain, *to;
+	unsigned timeout_ms;
+	const char *fault_step, *fault_kind; /* NULL: none */
+};
+int engine_switch(struct engine *e, const struct switch_request *req,
+		  struct json_object **result, struct lt_error *err);
+/* Ends a domain's switch in flight without undoing it (the domain is
+ * being freed). */
+void switch_abandon(struct domain *d);
+/* The op id of d's switch in flight (d->sw != NULL). */
+unsigned switch_op_id(const struct domain *d);
+
 int engine_status(struct engine *e, const char *dep, const char *dom,
 		  struct json_object **result, struct lt_error *err);
 

@@ -63,6 +63,11 @@ static void usage(FILE *out)
 	    "      --libexec-dir DIR  where libretto-netserver, "
 	    "libretto-agent and\n"
 	    "                       the xenstored preload library are\n"
+	    "      --test-faults    let switch requests inject a failing or "
+	    "stalling\n"
+	    "                       step (for the tests of every rollback; "
+	    "never in\n"
+	    "                       production)\n"
 	    "  -h, --help           this help\n"
 	    "  -V, --version        print the version\n"
 	    "\n"
@@ -112,7 +117,7 @@ static int copy_opt(char *dst, size_t size, const char *src, const char *name)
 static int parse_args(int argc, char **argv, struct daemon_config *cfg,
 		      int *foreground, int *verbose)
 {
-	enum { OPT_BACKEND = 256, OPT_STATE, OPT_RUN, OPT_LIBEXEC };
+	enum { OPT_BACKEND = 256, OPT_STATE, OPT_RUN, OPT_LIBEXEC, OPT_FAULTS };
 	static const struct option longopts[] = {
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -122,12 +127,14 @@ static int parse_args(int argc, char **argv, struct daemon_config *cfg,
 	    {"state-dir", required_argument, NULL, OPT_STATE},
 	    {"run-dir", required_argument, NULL, OPT_RUN},
 	    {"libexec-dir", required_argument, NULL, OPT_LIBEXEC},
+	    {"test-faults", no_argument, NULL, OPT_FAULTS},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *socket = NULL, *backend = NULL;
 	const char *state = NULL, *run = NULL, *libexec = NULL;
+	int test_faults = 0;
 	struct lt_load_error err = {0};
 	char msg[1024];
 	int c;
@@ -159,6 +166,9 @@ static int parse_args(int argc, char **argv, struct daemon_config *cfg,
 		case OPT_LIBEXEC:
 			libexec = optarg;
 			break;
+		case OPT_FAULTS:
+			test_faults = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -183,6 +193,7 @@ static int parse_args(int argc, char **argv, struct daemon_config *cfg,
 		fprintf(stderr, "librettod: %s\n", msg);
 		return -1;
 	}
+	cfg->test_faults = test_faults;
 	if ((socket && copy_opt(cfg->socket_path, sizeof(cfg->socket_path),
 				socket, "--socket") < 0) ||
 	    (backend && copy_opt(cfg->backend, sizeof(cfg->backend), backend,

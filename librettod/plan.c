@@ -145,6 +145,25 @@ static void plan_abandon(struct op *op, struct deployment *dep, int is_new)
 	}
 }
 
+/* An operation or a switch is in flight: 1 with err set. */
+static int deployment_busy(struct deployment *dep, struct lt_error *err)
+{
+	if (dep->op != NULL) {
+		lt_error_set(err, LT_ERR_BUSY,
+			     "deployment %s: operation %u (%s) is in flight",
+			     dep->name, dep->op->id,
+			     op_kind_name(dep->op->kind));
+		return 1;
+	}
+	if (dep->switching > 0) {
+		lt_error_set(err, LT_ERR_BUSY,
+			     "deployment %s: %u switch%s in flight", dep->name,
+			     dep->switching, dep->switching > 1 ? "es" : "");
+		return 1;
+	}
+	return 0;
+}
+
 int engine_deploy(struct engine *e, struct lt_deployment *spec, int dry_run,
 		  struct json_object **result, struct lt_error *err)
 {
@@ -153,13 +172,8 @@ int engine_deploy(struct engine *e, struct lt_deployment *spec, int dry_run,
 	struct op *op = NULL;
 	int is_new = dep == NULL, changed = 0;
 
-	if (dep != NULL && dep->op != NULL) {
-		lt_error_set(err, LT_ERR_BUSY,
-			     "deployment %s: operation %u (%s) is in flight",
-			     dep->name, dep->op->id,
-			     op_kind_name(dep->op->kind));
+	if (dep != NULL && deployment_busy(dep, err))
 		goto fail;
-	}
 	if (is_new) {
 		change_add(changes, "server", "start");
 		for (size_t i = 0; i < spec->napps; i++)
@@ -318,13 +332,8 @@ int engine_destroy(struct engine *e, const char *name,
 		lt_error_set(err, LT_ERR_NOT_FOUND, "no deployment '%s'", name);
 		return -1;
 	}
-	if (dep->op != NULL) {
-		lt_error_set(err, LT_ERR_BUSY,
-			     "deployment %s: operation %u (%s) is in flight",
-			     dep->name, dep->op->id,
-			     op_kind_name(dep->op->kind));
+	if (deployment_busy(dep, err))
 		return -1;
-	}
 	op = op_new(dep, OP_DESTROY);
 	if (op == NULL || plan_stop_all(op, dep, NULL, NULL) < 0 ||
 	    op_add(op, STEP_TEARDOWN, NULL, dep->be.net) < 0) {

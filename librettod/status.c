@@ -79,17 +79,31 @@ static void counters_describe(struct engine *e, struct domain *d,
 }
 
 /* Where the domain's frames go: the server's PF, the server path, or the
- * app's own VF. */
+ * app's own VF (a dynamic app holds one from the start of a switch to
+ * the VF until the end of the switch back). */
 static const char *path_name(const struct domain *d)
 {
-	static char vf[16];
-
 	if (d->be.is_server)
 		return "pf";
-	if (d->vf < 0)
-		return "server";
-	snprintf(vf, sizeof(vf), "vf%d", d->vf);
-	return vf;
+	if (d->spec.mode == LT_MODE_DIRECT ||
+	    (d->spec.mode == LT_MODE_DYNAMIC && d->on_vf))
+		return LT_PATH_DIRECT;
+	return LT_PATH_SERVER;
+}
+
+/* The VF's counters, as the agent publishes them. */
+static void vf_counters_describe(struct engine *e, struct domain *d,
+				 struct json_object *o)
+{
+	char dir[256];
+
+	if (d->be.is_server || d->vf < 0 || !d->created) {
+		json_object_object_add(o, "vf_counters", NULL);
+		return;
+	}
+	snprintf(dir, sizeof(dir), LT_XS_GUEST_FMT "/" LT_XS_GUEST_VF_STATS,
+		 d->domid);
+	json_object_object_add(o, "vf_counters", counters_json(e, dir));
 }
 
 static struct json_object *domain_json(struct engine *e, struct domain *d)
@@ -115,8 +129,12 @@ static struct json_object *domain_json(struct engine *e, struct domain *d)
 	json_object_object_add(o, "vf",
 			       d->vf >= 0 ? json_object_new_int(d->vf) : NULL);
 	json_object_object_add(o, "path", json_object_new_string(path_name(d)));
+	json_object_object_add(o, "switching",
+			       d->sw ? json_object_new_int64(switch_op_id(d))
+				     : NULL);
 	ports_describe(d, o);
 	counters_describe(e, d, o);
+	vf_counters_describe(e, d, o);
 	json_object_object_add(
 	    o, "guest_state",
 	    d->guest_state ? json_object_new_string(d->guest_state) : NULL);

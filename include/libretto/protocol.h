@@ -17,6 +17,7 @@
 #define LT_CMD_DEPLOY	 "deploy"
 #define LT_CMD_DESTROY	 "destroy"
 #define LT_CMD_SUBSCRIBE "subscribe"
+#define LT_CMD_SWITCH	 "switch"
 
 /* error classes: the fixed set, documented in docs/protocol.md */
 #define LT_ERR_PARSE	       "parse-error" /* line is not a JSON object */
@@ -41,6 +42,14 @@
 #define LT_EV_BACKEND_FAILED "backend-failed"
 #define LT_EV_PORT_CONFLICT  "port-conflict"
 #define LT_EV_DEPLOYMENT     "deployment-state"
+/* The dynamic switch (ARCHITECTURE 5): a step done (or undone), then one of
+ * done or failed, all carrying the switch's op id. */
+#define LT_EV_SWITCH_STEP   "switch-step"
+#define LT_EV_SWITCH_DONE   "switch-done"
+#define LT_EV_SWITCH_FAILED "switch-failed"
+/* An app's data path, as status reports it and switch takes it. */
+#define LT_PATH_SERVER "server"
+#define LT_PATH_DIRECT "direct"
 
 /* domain states, as status reports them */
 #define LT_DOM_STARTING "starting"

@@ -39,12 +39,14 @@
 #define LT_XS_SWITCH_SEQ    "switch/seq"
 #define LT_XS_GUEST_STATE   "guest/state"
 /* Why, in a line, when guest/state says error. */
-#define LT_XS_GUEST_ERROR  "guest/error"
-#define LT_XS_GUEST_SEQ	   "guest/seq"
-#define LT_XS_GUEST_PORTS  "guest/ports"
-#define LT_XS_GUEST_VIF	   "guest/vif"
-#define LT_XS_SERVER_STATE "server/state"
-#define LT_XS_SERVER_APPS  "server/apps"
+#define LT_XS_GUEST_ERROR "guest/error"
+#define LT_XS_GUEST_SEQ	  "guest/seq"
+#define LT_XS_GUEST_PORTS "guest/ports"
+#define LT_XS_GUEST_VIF	  "guest/vif"
+/* The VF's counters, published by the agent while it has one. */
+#define LT_XS_GUEST_VF_STATS "guest/vf-stats"
+#define LT_XS_SERVER_STATE   "server/state"
+#define LT_XS_SERVER_APPS    "server/apps"
 
 /* The data path (docs/datapath.md). */
 #define LT_XS_NET_BACKEND   "net/backend"   /* the server's domid */
@@ -60,11 +62,13 @@
 #define LT_XS_SERVER_PORTMAP "server/portmap" /* /{tcp,udp}/<port> = domid */
 #define LT_XS_SERVER_STATS   "server/stats"
 /* leaves below server/apps/<domid> */
-#define LT_XS_APP_NAME	    "name"
-#define LT_XS_APP_MODE	    "mode"
-#define LT_XS_APP_IP	    "ip"
-#define LT_XS_APP_MAC	    "mac"
-#define LT_XS_APP_ACTIVE    "active"
+#define LT_XS_APP_NAME	 "name"
+#define LT_XS_APP_MODE	 "mode"
+#define LT_XS_APP_IP	 "ip"
+#define LT_XS_APP_MAC	 "mac"
+#define LT_XS_APP_ACTIVE "active"
+/* The value of active the server has applied (docs/datapath.md). */
+#define LT_XS_APP_ACKED	    "acked"
 #define LT_XS_APP_EPHEMERAL "ephemeral"
 #define LT_XS_APP_VIF_STATE "vif-state"
 #define LT_XS_APP_STATS	    "stats"

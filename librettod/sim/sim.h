@@ -7,11 +7,13 @@
  *   sim_reaper.c     ending every process of a namespace, TERM then KILL
  *   sim_deployment.c the peer namespace and the PF veth pair
  *   sim_domain.c     a domain: its namespace, its process tree
+ *   sim_vf.c         VFs: macvlans on the PF with an app's MAC
  */
 #ifndef LIBRETTOD_SIM_H
 #define LIBRETTOD_SIM_H
 
 #include <limits.h>
+#include <net/if.h>
 #include <stdint.h>
 #include <sys/queue.h>
 #include <sys/types.h>
@@ -22,7 +24,8 @@
 #include <libretto/xs_paths.h>
 
 /* Every link of the sim's data path (docs/datapath.md). */
-#define SIM_MTU "9000"
+#define SIM_MTU	      "9000"
+#define SIM_MTU_VALUE 9000
 /* What a direct app's VF is called inside its namespace. */
 #define SIM_VF_NAME LT_VF_NETDEV
 
@@ -130,6 +133,22 @@ int sim_domain_destroy(struct backend *be, struct be_domain *dom,
 void sim_domain_describe(struct backend *be, struct be_domain *dom,
 			 struct json_object *obj);
 void sim_domain_release_all(struct sim_backend *sim);
+
+/* sim_vf.c: the backend's vf_* operations, and the steps a direct app's
+ * create shares with them. */
+void sim_vf_add_prepare_steps(struct sim_steps *steps,
+			      const struct be_domain *dom, int vf,
+			      const struct sim_netns *ns);
+void sim_vf_add_attach_steps(struct sim_steps *steps, int vf,
+			     const struct sim_netns *ns);
+int sim_vf_prepare(struct backend *be, struct be_domain *dom, int vf,
+		   lt_done_fn done, void *arg, char **err);
+int sim_vf_attach(struct backend *be, struct be_domain *dom, int vf,
+		  lt_done_fn done, void *arg, char **err);
+int sim_vf_detach(struct backend *be, struct be_domain *dom, int vf,
+		  lt_done_fn done, void *arg, char **err);
+int sim_vf_release(struct backend *be, struct be_domain *dom, int vf,
+		   lt_done_fn done, void *arg, char **err);
 
 /* sim_backend.c */
 /* 0 when all SIM_DOMID_LIMIT - 1 are in use. */

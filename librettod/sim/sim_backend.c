@@ -94,5 +94,9 @@ const struct backend_ops sim_backend_ops = {
     .domain_run = sim_domain_run,
     .domain_destroy = sim_domain_destroy,
     .domain_describe = sim_domain_describe,
+    .vf_prepare = sim_vf_prepare,
+    .vf_attach = sim_vf_attach,
+    .vf_detach = sim_vf_detach,
+    .vf_release = sim_vf_release,
     .shutdown = sim_shutdown,
 };

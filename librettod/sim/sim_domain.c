@@ -18,7 +18,6 @@
 #include "config.h"
 #include "libretto/xs_paths.h"
 #include "log.h"
-#include "mac.h"
 #include "sim.h"
 #include "spawn.h"
 
@@ -255,30 +254,6 @@ static void create_done(void *arg, int err, const char *msg)
 	destroy_continue(sd);
 }
 
-/*
- * A direct app's VF: a macvlan on the PF (in the server's namespace, where
- * the PF is) with the app's MAC, moved into the app's namespace and named
- * vf0 there, down and unaddressed: the agent configures it, as a guest's
- * driver would after a PCI hot-plug.
- */
-static void add_vf_steps(struct sim_steps *steps, const struct be_domain *dom,
-			 const struct sim_netns *ns)
-{
-	struct sim_netns server;
-	char vf[16], mac[18];
-
-	sim_netns_init(&server, dom->deployment->name, "server");
-	snprintf(vf, sizeof(vf), "vf%d", dom->vf);
-	lt_mac_format(dom->mac, mac);
-	sim_steps_add(steps, 0, "ip", "-n", server.name, "link", "add", vf,
-		      "link", dom->deployment->net->nic, "address", mac, "mtu",
-		      SIM_MTU, "type", "macvlan", "mode", "bridge", NULL);
-	sim_steps_add(steps, 0, "ip", "-n", server.name, "link", "set", vf,
-		      "netns", ns->name, NULL);
-	sim_steps_add(steps, 0, "ip", "-n", ns->name, "link", "set", vf, "name",
-		      SIM_VF_NAME, NULL);
-}
-
 int sim_domain_create(struct backend *be, struct be_domain *dom,
 		      lt_done_fn done, void *arg, char **err)
 {
@@ -325,7 +300,11 @@ int sim_domain_create(struct backend *be, struct be_domain *dom,
 		sim_steps_add(sd->steps, 0, "ip", "-n", ns.name, "link", "set",
 			      nic, "up", NULL);
 	} else if (dom->vf >= 0) {
-		add_vf_steps(sd->steps, dom, &ns);
+		/* A direct app's VF, down and unaddressed: the agent
+		 * configures it, as a guest's driver would after a PCI
+		 * hot-plug. */
+		sim_vf_add_prepare_steps(sd->steps, dom, dom->vf, &ns);
+		sim_vf_add_attach_steps(sd->steps, dom->vf, &ns);
 	}
 	sd->op = OP_CREATE;
 	sd->done = done;
