@@ -405,7 +405,7 @@ static int action_begin(struct switch_op *sw, enum sw_action a, int dir,
 		break;
 	case ACT_GUEST: {
 		struct guest_request r = {
-		    d, dir > 0 ? LT_PATH_DIRECT : LT_PATH_SERVER,
+		    d, dir > 0 ? LT_SWITCH_TO_DIRECT : LT_SWITCH_TO_SERVER,
 		    d->switch_seq + 1};
 
 		if (lt_xs_transact(e->xs, guest_request_body, &r) < 0) {

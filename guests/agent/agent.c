@@ -4,9 +4,10 @@
  * It sets up the domain's network (docs/datapath.md: tap0 bridged to a
  * VIF for dynamic and server apps, the VF for direct ones), starts the
  * app, reports the guest's state in xenstore (guest/state: booting,
- * ready, error), claims the app's listening ports in guest/ports, and
- * ends as the app ends, with the same status, so the domain dies with its
- * app as a Xen domain would.
+ * ready, error), claims the app's listening ports in guest/ports, moves a
+ * dynamic app between tap0 and a VF when librettod asks (switch/), publishes
+ * the links' counters, and ends as the app ends, with the same status, so
+ * the domain dies with its app as a Xen domain would.
  *
  * One poll() loop does all of it: signals (signalfd), xenstore watches,
  * the port-scan timer, the TAP and the VIF's channel.  One thread, so
@@ -32,6 +33,9 @@
  * after the app starts. */
 #define SCAN_FIRST_NS (100 * 1000 * 1000L)
 #define SCAN_EVERY_NS (500 * 1000 * 1000L)
+/* Link counters once a second, as the netserver's: every SCAN_EVERY_NS
+ * tick that many times. */
+#define COUNTERS_EVERY_TICKS 2
 
 static void usage(void)
 {
@@ -48,6 +52,9 @@ struct agent {
 	struct vif vif;
 	struct bridge bridge;
 	struct port_set claimed, foreign;
+	struct agent_switch sw;
+	struct counters_pub vf_stats, vif_stats;
+	unsigned ticks;
 	pid_t app;
 };
 
@@ -110,6 +117,32 @@ static void scan_ports(struct agent *a)
 		agent_log("cannot write port claims: %s\n", strerror(-r));
 }
 
+static void publish_counters(struct agent *a)
+{
+	if (a->sw.path == AGENT_PATH_VF)
+		counters_publish(&a->gx, &a->vf_stats, a->sw.vf);
+	if (a->net.kind == AGENT_NET_VIF)
+		counters_publish(&a->gx, &a->vif_stats, AGENT_TAP_NAME);
+}
+
+static void on_switch(struct agent *a)
+{
+	enum agent_path before = a->sw.path;
+
+	switch_changed(&a->sw);
+	if (a->sw.path == before)
+		return;
+	/* The VF's counters are published while the app uses it, from
+	 * the switch on (a new VF, perhaps, behind the same nodes); gone
+	 * with it, they would only mislead. */
+	if (a->sw.path == AGENT_PATH_VF) {
+		counters_reset(&a->vf_stats);
+		counters_publish(&a->gx, &a->vf_stats, a->sw.vf);
+	} else {
+		counters_remove(&a->gx, &a->vf_stats);
+	}
+}
+
 static void on_watches(struct agent *a)
 {
 	char **w;
@@ -117,6 +150,8 @@ static void on_watches(struct agent *a)
 	while ((w = xs_check_watch(a->gx.h)) != NULL) {
 		if (strcmp(w[XS_WATCH_TOKEN], "vif") == 0)
 			vif_backend_changed(&a->vif);
+		else if (strcmp(w[XS_WATCH_TOKEN], AGENT_SWITCH_TOKEN) == 0)
+			on_switch(a);
 		free(w);
 	}
 }
@@ -128,6 +163,8 @@ static void on_timer(struct agent *a)
 	if (read(a->tfd, &ticks, sizeof(ticks)) < 0)
 		return;
 	scan_ports(a);
+	if (++a->ticks % COUNTERS_EVERY_TICKS == 0)
+		publish_counters(a);
 	if (a->net.kind != AGENT_NET_VIF)
 		return;
 	/* Watches cover every state change; this covers what they cannot:
@@ -276,6 +313,14 @@ int main(int argc, char **argv)
 	}
 	guest_xs_write(&a.gx, LT_XS_GUEST_STATE,
 		       exec_errno ? LT_GUEST_ERROR : LT_GUEST_READY);
+	/* After ready: a switch answers with a state, which must not be
+	 * overwritten by the boot's. */
+	counters_init(&a.vf_stats, LT_XS_GUEST_VF_STATS);
+	counters_init(&a.vif_stats, LT_XS_GUEST_VIF_STATS);
+	r = switch_init(&a.sw, &a.gx, &a.net);
+	if (r < 0)
+		agent_log("cannot watch %s/%s: the app cannot switch: %s\n",
+			  a.gx.base, LT_XS_SWITCH, strerror(-r));
 
 	status = run(&a);
 

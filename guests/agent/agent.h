@@ -11,6 +11,9 @@
  *   bridge.c     frames between the TAP and the VIF rings
  *   ports.c      listening sockets -> guest/ports claims
  *   vf.c         direct apps: the VF
+ *   switch.c     the dynamic switch: tap0 <-> VF on librettod's request
+ *   rtnl.c       rtnetlink: what the switch and the counters need
+ *   counters.c   link counters -> guest/vf-stats, guest/vif-stats
  */
 #ifndef LIBRETTO_AGENT_H
 #define LIBRETTO_AGENT_H
@@ -70,6 +73,10 @@ int conf_parse_domid(const char *s, unsigned *domid);
 /* Sets what is given of a link: mac (NULL: keep), mtu (0: keep), then up.
  * Returns 0 or -errno. */
 int netcfg_link(const char *ifname, const uint8_t *mac, int mtu, bool up);
+/* Takes a link down (already down: done).  0 or -errno. */
+int netcfg_link_down(const char *ifname);
+/* A link's Ethernet address.  0 or -errno. */
+int netcfg_mac(const char *ifname, uint8_t mac[6]);
 /* ip/prefix on ifname (its primary IPv4 address). */
 int netcfg_addr(const char *ifname, struct in_addr ip, unsigned prefix);
 /* The default route via gw (EEXIST counts as done). */
@@ -196,5 +203,95 @@ void ports_mask(struct port_set *cur, const struct port_set *foreign);
 
 /* Configures the VF named in net->vf. 0 or -1 (logged). */
 int vf_setup(const struct agent_net *net);
+
+/* ---- rtnl.c ---------------------------------------------------------- */
+
+/* A link's counters, from the app's side of the link: rx is what the app
+ * received. */
+struct link_counters {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_dropped, tx_dropped;
+};
+
+/* Adds ip/prefix to the link (an identical address there already counts
+ * as done), or deletes it (absent counts as done).  Other addresses of
+ * the link are left alone.  0 or -errno. */
+int rtnl_addr(int ifindex, struct in_addr ip, unsigned prefix, bool add);
+/* Makes the default route go via gw on the link, replacing the one there
+ * is in one step.  0 or -errno. */
+int rtnl_default_route(int ifindex, struct in_addr gw);
+/* The link's counters (RTM_GETLINK, IFLA_STATS64).  0 or -errno. */
+int rtnl_link_counters(int ifindex, struct link_counters *out);
+/* The counters in an RTM_GETLINK answer (buf, len).  0, or -errno for
+ * an error answer, -ENODATA without IFLA_STATS64, -EPROTO without a link
+ * message.  Pure. */
+int rtnl_parse_link(const void *buf, size_t len, struct link_counters *out);
+
+/* ---- counters.c ------------------------------------------------------ */
+
+struct counters_pub {
+	const char *dir; /* below the guest's base: LT_XS_GUEST_VF_STATS ... */
+	struct link_counters written;
+	bool warned; /* a failure was logged already */
+};
+
+void counters_init(struct counters_pub *p, const char *dir);
+/* Forgets what was written: the next publish writes every counter (a new
+ * link behind the same nodes). */
+void counters_reset(struct counters_pub *p);
+/* Writes the counters of ifname that changed since the last write. */
+void counters_publish(struct guest_xs *gx, struct counters_pub *p,
+		      const char *ifname);
+/* Removes the nodes: the link is no longer the app's. */
+void counters_remove(struct guest_xs *gx, struct counters_pub *p);
+
+/* ---- switch.c -------------------------------------------------------- */
+
+enum agent_path {
+	AGENT_PATH_NONE, /* no networking */
+	AGENT_PATH_VIF,	 /* the address on tap0, frames through the server */
+	AGENT_PATH_VF,	 /* the address on the VF (direct from boot, or
+			    after a switch) */
+};
+
+struct agent_switch {
+	struct guest_xs *gx;
+	const struct agent_net *net;
+	bool can_switch; /* a dynamic app: the only mode that switches */
+	enum agent_path path;
+	char vf[IF_NAMESIZE];	     /* the VF of AGENT_PATH_VF */
+	unsigned long long last_seq; /* the last switch/seq answered */
+	unsigned switches;	     /* done, for the log */
+};
+
+/* A request as read from switch/: NULL for an absent node. */
+struct switch_req {
+	const char *seq, *target, *vf;
+};
+
+enum switch_act {
+	SWITCH_IGNORE,	  /* no request, or one answered already */
+	SWITCH_ACK,	  /* on the requested path already: just answer */
+	SWITCH_REFUSE,	  /* answer with the reason, change nothing */
+	SWITCH_TO_DIRECT, /* tap0 -> VF */
+	SWITCH_TO_SERVER, /* VF -> tap0 */
+};
+
+/* The token of the watch on switch/. */
+#define AGENT_SWITCH_TOKEN "switch"
+
+/* Sets the path from net, the last seq from guest/seq (0 without), and
+ * watches switch/ (AGENT_SWITCH_TOKEN) for a networked app.  0 or -errno. */
+int switch_init(struct agent_switch *sw, struct guest_xs *gx,
+		const struct agent_net *net);
+/* A watch event: re-reads switch/, acts, answers (docs/datapath.md). */
+void switch_changed(struct agent_switch *sw);
+/* What a request asks of sw; *seq gets its seq, why the reason of a
+ * refusal.  Pure. */
+enum switch_act switch_decide(const struct agent_switch *sw,
+			      const struct switch_req *req,
+			      unsigned long long *seq, char *why, size_t size);
+/* A decimal switch/seq, digits only.  0 or -1.  Pure. */
+int switch_parse_seq(const char *s, unsigned long long *seq);
 
 #endif

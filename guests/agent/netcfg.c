@@ -61,6 +61,48 @@ int netcfg_link(const char *ifname, const uint8_t *mac, int mtu, bool up)
 	return r;
 }
 
+int netcfg_link_down(const char *ifname)
+{
+	struct ifreq ifr;
+	int s, r;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	s = ctl_socket();
+	if (s < 0)
+		return s;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, ifname);
+	r = ioc(s, SIOCGIFFLAGS, &ifr);
+	if (r == 0 && (ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags &= ~IFF_UP;
+		r = ioc(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+	return r;
+}
+
+int netcfg_mac(const char *ifname, uint8_t mac[6])
+{
+	struct ifreq ifr;
+	int s, r;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	s = ctl_socket();
+	if (s < 0)
+		return s;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, ifname);
+	r = ioc(s, SIOCGIFHWADDR, &ifr);
+	if (r == 0 && ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+		r = -EAFNOSUPPORT;
+	if (r == 0)
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(s);
+	return r;
+}
+
 static void set_sin(struct sockaddr *sa, in_addr_t a)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};

@@ -28,6 +28,7 @@ struct ns_app *apps_get(struct ns_apps *a, unsigned domid)
 	if (app == NULL)
 		return NULL;
 	app->domid = (uint16_t)domid;
+	app->acked = ACKED_NONE;
 	/* Nothing written yet: the first flush writes every counter, zeros
 	 * included, so that readers find them all. */
 	memset(&app->st_written, 0xff, sizeof(app->st_written));
@@ -106,6 +107,20 @@ int parse_range(const char *s, uint16_t *lo, uint16_t *hi)
 	return 0;
 }
 
+int parse_acked(const char *s)
+{
+	if (strcmp(s, "0") == 0)
+		return 0;
+	if (strcmp(s, "1") == 0)
+		return 1;
+	return ACKED_NONE;
+}
+
+bool app_needs_ack(const struct ns_app *app)
+{
+	return app->acked != (app->active ? 1 : 0);
+}
+
 enum ns_mode parse_mode(const char *s)
 {
 	if (strcmp(s, "server") == 0)
@@ -149,6 +164,11 @@ static void read_app(struct guest_xs *gx, struct ns_app *app)
 	 * connection until librettod switches it off (docs/datapath.md). */
 	v = read_leaf(gx, app->domid, LT_XS_APP_ACTIVE);
 	app->active = v == NULL || strcmp(v, "0") != 0;
+	free(v);
+	/* Re-read rather than remembered: librettod may remove it to wait
+	 * for a fresh answer to the same value. */
+	v = read_leaf(gx, app->domid, LT_XS_APP_ACKED);
+	app->acked = v ? parse_acked(v) : ACKED_NONE;
 	free(v);
 	v = read_leaf(gx, app->domid, LT_XS_APP_EPHEMERAL);
 	if (v == NULL || parse_range(v, &app->eph_lo, &app->eph_hi) < 0)
@@ -201,4 +221,31 @@ int apps_read_xs(struct ns_apps *a, struct guest_xs *gx,
 		apps_remove(a, app->domid); /* moves the last into slot i */
 	}
 	return 0;
+}
+
+void apps_ack(struct ns_apps *a, struct guest_xs *gx)
+{
+	for (unsigned i = 0; i < a->n; i++) {
+		struct ns_app *app = a->v[i];
+		const char *v = app->active ? "1" : "0";
+		char leaf[96];
+
+		if (!app_needs_ack(app))
+			continue;
+		snprintf(leaf, sizeof(leaf),
+			 LT_XS_SERVER_APPS "/%u/" LT_XS_APP_ACKED, app->domid);
+		/* A failed write is retried by the next refresh; librettod
+		 * times the step out meanwhile. */
+		if (guest_xs_write(gx, leaf, v) < 0) {
+			fprintf(stderr,
+				"libretto-netserver: app %u: writing %s: %s\n",
+				app->domid, leaf, strerror(errno));
+			continue;
+		}
+		app->acked = app->active ? 1 : 0;
+		fprintf(stderr,
+			"libretto-netserver: app %u: active=%s in force, "
+			"acked\n",
+			app->domid, v);
+	}
 }

@@ -398,8 +398,9 @@ static void watch_vif(struct ns *s, unsigned domid, bool on)
 }
 
 /* The PF filter follows the MACs served: the server's and every active
- * dedicated-IP app's (server-mode apps share the server's). */
-static void filter_update(struct ns *s)
+ * dedicated-IP app's (server-mode apps share the server's).  Returns
+ * false if the kernel may still drop frames for a MAC now served. */
+static bool filter_update(struct ns *s)
 {
 	uint8_t macs[PF_FILTER_MACS + 1][6];
 	unsigned n = 0;
@@ -412,9 +413,18 @@ static void filter_update(struct ns *s)
 		if (app_is_dedicated(s->apps.v[i]))
 			memcpy(macs[n++], s->apps.v[i]->mac, 6);
 	err = pf_set_filter(&s->pf, (const uint8_t(*)[6])macs, n);
-	if (err < 0)
-		fprintf(stderr, "libretto-netserver: PF filter: %s\n",
-			strerror(-err));
+	if (err == 0)
+		return true;
+	fprintf(stderr, "libretto-netserver: PF filter: %s\n", strerror(-err));
+	/* The old filter may lack an app just switched back on: then
+	 * none at all (the frames it would have dropped are ignored in
+	 * user space, at a cost) rather than an app cut off. */
+	err = pf_clear_filter(&s->pf);
+	if (err == 0)
+		return true;
+	fprintf(stderr, "libretto-netserver: PF filter removal: %s\n",
+		strerror(-err));
+	return false;
 }
 
 static void refresh(struct ns *s)
@@ -455,11 +465,15 @@ static void refresh(struct ns *s)
 		fprintf(stderr, "libretto-netserver: reading portmap: %s\n",
 			strerror(errno));
 	pm_rebuild(&s->pm, &s->apps);
-	filter_update(s);
+	/* acked says the change is in force: the table above decides what
+	 * is forwarded, and the kernel's filter lets the frames through;
+	 * with the filter in doubt, librettod is better left waiting. */
+	if (filter_update(s))
+		apps_ack(&s->apps, &s->gx);
 }
 
 /* Drains the pending watch events.  True if any concerns us: our own
- * stats and vif-state writes fire our watch too and are skipped. */
+ * stats, vif-state and acked writes fire our watch too and are skipped. */
 static bool drain_watches(struct ns *s)
 {
 	bool relevant = false;
@@ -469,6 +483,7 @@ static bool drain_watches(struct ns *s)
 		const char *p = w[XS_WATCH_PATH];
 		if (strstr(p, "/" LT_XS_APP_STATS) == NULL &&
 		    strstr(p, "/" LT_XS_APP_VIF_STATE) == NULL &&
+		    strstr(p, "/" LT_XS_APP_ACKED) == NULL &&
 		    strstr(p, "/" LT_XS_SERVER_STATS) == NULL)
 			relevant = true;
 		free(w);

@@ -94,6 +94,9 @@ struct ns_app {
 	uint8_t mac[6];
 	bool has_mac;
 	bool active;
+	/* The acked node as last read or written: ACKED_NONE, 0 or 1.  It
+	 * follows active once the change is applied (apps_ack). */
+	int acked;
 	uint16_t eph_lo, eph_hi; /* 0-0: none */
 	struct ns_vif vif;
 	struct ns_app_stats st, st_written;
@@ -126,6 +129,16 @@ enum ns_mode parse_mode(const char *s);
  */
 int apps_read_xs(struct ns_apps *a, struct guest_xs *gx,
 		 void (*gone)(struct ns_app *, void *), void *arg);
+#define ACKED_NONE (-1) /* no acked node, or not "0"/"1" */
+/* The acked node's value: 0, 1 or ACKED_NONE.  Pure. */
+int parse_acked(const char *s);
+/* True when app's acked node must be (re)written: it does not say the
+ * active value applied.  Pure. */
+bool app_needs_ack(const struct ns_app *app);
+/* Writes server/apps/<domid>/acked = "0" or "1" for every app whose
+ * applied active it does not say yet (docs/datapath.md); to be called
+ * once the change is in force (forwarding and the PF filter). */
+void apps_ack(struct ns_apps *a, struct guest_xs *gx);
 
 /* ---- forwarding decisions (pure) ---- */
 
@@ -211,6 +224,8 @@ int pf_send_batch(struct pf *pf, struct mmsghdr *m, unsigned n);
 #define PF_FILTER_MACS 60
 /* Keeps only multicast/broadcast and frames to these MACs on the ring. */
 int pf_set_filter(struct pf *pf, const uint8_t (*macs)[6], unsigned n);
+/* Removes the filter: every frame reaches the ring.  0 or -errno. */
+int pf_clear_filter(struct pf *pf);
 
 /* ---- stats ---- */
 

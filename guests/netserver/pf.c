@@ -249,3 +249,15 @@ attach:
 		return -errno;
 	return 0;
 }
+
+int pf_clear_filter(struct pf *pf)
+{
+	int zero = 0;
+
+	/* ENOENT: there was none, which is what is asked. */
+	if (setsockopt(pf->fd, SOL_SOCKET, SO_DETACH_FILTER, &zero,
+		       sizeof(zero)) < 0 &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}

@@ -26,14 +26,17 @@
 #define LT_XS_GUEST_FMT	 "/local/domain/%u/libretto"
 
 /* leaves below LT_XS_GUEST_FMT */
-#define LT_XS_ROLE	    "role"
-#define LT_XS_NAME	    "name"
-#define LT_XS_DEPLOYMENT    "deployment"
-#define LT_XS_MODE	    "mode"
-#define LT_XS_NET_IP	    "net/ip"
-#define LT_XS_NET_PREFIX    "net/prefix"
-#define LT_XS_NET_GATEWAY   "net/gateway"
-#define LT_XS_NET_MAC	    "net/mac"
+#define LT_XS_ROLE	  "role"
+#define LT_XS_NAME	  "name"
+#define LT_XS_DEPLOYMENT  "deployment"
+#define LT_XS_MODE	  "mode"
+#define LT_XS_NET_IP	  "net/ip"
+#define LT_XS_NET_PREFIX  "net/prefix"
+#define LT_XS_NET_GATEWAY "net/gateway"
+#define LT_XS_NET_MAC	  "net/mac"
+/* The directory of switch/{target,vf,seq}: the agent watches it whole, so
+ * that one event covers a request however librettod writes it. */
+#define LT_XS_SWITCH	    "switch"
 #define LT_XS_SWITCH_TARGET "switch/target"
 #define LT_XS_SWITCH_VF	    "switch/vf"
 #define LT_XS_SWITCH_SEQ    "switch/seq"
@@ -43,10 +46,13 @@
 #define LT_XS_GUEST_SEQ	  "guest/seq"
 #define LT_XS_GUEST_PORTS "guest/ports"
 #define LT_XS_GUEST_VIF	  "guest/vif"
-/* The VF's counters, published by the agent while it has one. */
-#define LT_XS_GUEST_VF_STATS "guest/vf-stats"
-#define LT_XS_SERVER_STATE   "server/state"
-#define LT_XS_SERVER_APPS    "server/apps"
+/* The agent's link counters, one node per counter as the netserver's
+ * server/apps/<domid>/stats/: the VF's while it is up, the TAP's while the
+ * app has one. */
+#define LT_XS_GUEST_VF_STATS  "guest/vf-stats"
+#define LT_XS_GUEST_VIF_STATS "guest/vif-stats"
+#define LT_XS_SERVER_STATE    "server/state"
+#define LT_XS_SERVER_APPS     "server/apps"
 
 /* The data path (docs/datapath.md). */
 #define LT_XS_NET_BACKEND   "net/backend"   /* the server's domid */
@@ -74,8 +80,11 @@
 #define LT_XS_APP_STATS	    "stats"
 
 /* values */
-#define LT_ROLE_SERVER "server"
-#define LT_ROLE_APP    "app"
+/* switch/target: the path the app is asked to take. */
+#define LT_SWITCH_TO_DIRECT "direct"
+#define LT_SWITCH_TO_SERVER "server"
+#define LT_ROLE_SERVER	    "server"
+#define LT_ROLE_APP	    "app"
 
 #define LT_GUEST_BOOTING   "booting"
 #define LT_GUEST_READY	   "ready"

@@ -23,3 +23,13 @@ add_test(NAME agent_netserver
                  /usr/lib/xen-4.17/bin/xenstored)
 set_tests_properties(agent_netserver PROPERTIES TIMEOUT 120
                      SKIP_RETURN_CODE 77 LABELS integration)
+
+# The dynamic switch, guest side: the agent moves a dynamic app between
+# tap0 and a macvlan VF on request (switch/), the netserver acks `active`;
+# TCP connections opened before survive 20 round trips.
+add_test(NAME agent_switch
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/agent_switch.sh
+                 ${CMAKE_BINARY_DIR}/libexec/libretto
+                 /usr/lib/xen-4.17/bin/xenstored)
+set_tests_properties(agent_switch PROPERTIES TIMEOUT 120
+                     SKIP_RETURN_CODE 77 LABELS integration)

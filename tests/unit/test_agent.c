@@ -1,12 +1,16 @@
 /*
  * The agent's pure parts (guests/agent): parsing what librettod writes,
- * the sysctl's text, and the sock_diag dump parser behind the port claims
- * (fed crafted netlink messages, so no namespace or root is needed).
+ * the sysctl's text, the sock_diag dump parser behind the port claims and
+ * the RTM_GETLINK parser behind the link counters (fed crafted netlink
+ * messages, so no namespace or root is needed), and the switch's
+ * decisions.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_link.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <string.h>
 
@@ -188,10 +192,146 @@ static void test_ports_parse(void)
 	CHECK(port_set_has(cur.udp, 80));
 }
 
+/* An RTM_NEWLINK answer with an IFLA_MTU, then (if stats) IFLA_STATS64. */
+static size_t link_msg(uint64_t *buf, bool stats)
+{
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	struct rtattr *a;
+	struct rtnl_link_stats64 st = {.rx_packets = 7,
+				       .rx_bytes = 7000,
+				       .tx_packets = 5,
+				       .tx_bytes = 1ull << 40,
+				       .rx_dropped = 2,
+				       .tx_dropped = 1};
+	uint32_t mtu = 9000;
+
+	memset(buf, 0, 1024);
+	h->nlmsg_type = RTM_NEWLINK;
+	h->nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	a = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
+	a->rta_type = IFLA_MTU;
+	a->rta_len = RTA_LENGTH(sizeof(mtu));
+	memcpy(RTA_DATA(a), &mtu, sizeof(mtu));
+	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
+	if (stats) {
+		a = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
+		a->rta_type = IFLA_STATS64;
+		a->rta_len = RTA_LENGTH(sizeof(st));
+		memcpy(RTA_DATA(a), &st, sizeof(st));
+		h->nlmsg_len =
+		    NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
+	}
+	return h->nlmsg_len;
+}
+
+static void test_link_counters(void)
+{
+	static uint64_t buf[1024 / 8];
+	struct link_counters c;
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	struct nlmsgerr *e;
+	size_t n;
+
+	memset(&c, 0, sizeof(c));
+	n = link_msg(buf, true);
+	CHECK(rtnl_parse_link(buf, n, &c) == 0);
+	CHECK(c.rx_packets == 7 && c.rx_bytes == 7000);
+	CHECK(c.tx_packets == 5 && c.tx_bytes == 1ull << 40);
+	CHECK(c.rx_dropped == 2 && c.tx_dropped == 1);
+	CHECK(rtnl_parse_link(buf, n - 8, &c) == -EPROTO); /* cut */
+	n = link_msg(buf, false);
+	CHECK(rtnl_parse_link(buf, n, &c) == -ENODATA);
+	CHECK(rtnl_parse_link(buf, 8, &c) == -EPROTO);
+
+	memset(buf, 0, 64);
+	h->nlmsg_type = NLMSG_ERROR;
+	h->nlmsg_len = NLMSG_LENGTH(sizeof(*e));
+	e = NLMSG_DATA(h);
+	e->error = -ENODEV;
+	CHECK(rtnl_parse_link(buf, h->nlmsg_len, &c) == -ENODEV);
+}
+
+static void test_switch(void)
+{
+	struct agent_net net = {.kind = AGENT_NET_VIF, .mode = "dynamic"};
+	struct agent_switch sw = {.net = &net,
+				  .can_switch = true,
+				  .path = AGENT_PATH_VIF,
+				  .last_seq = 3};
+	struct switch_req r = {.seq = "4", .target = "direct", .vf = "vf0"};
+	unsigned long long seq;
+	char why[128];
+
+	CHECK(switch_parse_seq("0", &seq) == 0 && seq == 0);
+	CHECK(switch_parse_seq("18446744073709551615", &seq) == 0);
+	CHECK(seq == 18446744073709551615ull);
+	CHECK(switch_parse_seq("18446744073709551616", &seq) < 0);
+	CHECK(switch_parse_seq("", &seq) < 0);
+	CHECK(switch_parse_seq("-1", &seq) < 0);
+	CHECK(switch_parse_seq("+1", &seq) < 0);
+	CHECK(switch_parse_seq(" 1", &seq) < 0);
+	CHECK(switch_parse_seq("1 ", &seq) < 0);
+	CHECK(switch_parse_seq("0x10", &seq) < 0);
+
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) ==
+	      SWITCH_TO_DIRECT);
+	CHECK(seq == 4);
+	/* answered already, absent, or garbage: nothing */
+	r.seq = "3";
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_IGNORE);
+	r.seq = NULL;
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_IGNORE);
+	r.seq = "four";
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_IGNORE);
+	/* a seq below the last is a new request all the same */
+	r.seq = "2";
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) ==
+	      SWITCH_TO_DIRECT);
+	r.seq = "5";
+	r.target = "server";
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_ACK);
+	r.target = "sideways";
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_REFUSE);
+	CHECK(strstr(why, "sideways") != NULL);
+	r.target = NULL;
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_REFUSE);
+	r.target = "direct";
+	r.vf = NULL;
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_REFUSE);
+	CHECK(strstr(why, "switch/vf") != NULL);
+	r.vf = "../vf0";
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_REFUSE);
+	r.vf = "vf 0";
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_REFUSE);
+	r.vf = "a-name-far-too-long";
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_REFUSE);
+	r.vf = "";
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_REFUSE);
+
+	/* on the VF: a repeat is answered, another VF refused, back allowed */
+	sw.path = AGENT_PATH_VF;
+	strcpy(sw.vf, "vf0");
+	r.vf = "vf0";
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_ACK);
+	r.vf = "vf1";
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_REFUSE);
+	r.target = "server";
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) ==
+	      SWITCH_TO_SERVER);
+
+	/* only a dynamic app moves */
+	sw.can_switch = false;
+	strcpy(net.mode, "server");
+	CHECK(switch_decide(&sw, &r, &seq, why, sizeof(why)) == SWITCH_REFUSE);
+	CHECK(strstr(why, "server app") != NULL);
+}
+
 int main(void)
 {
 	test_conf();
 	test_port_range();
 	test_ports_parse();
+	test_link_counters();
+	test_switch();
 	return check_summary("agent");
 }

@@ -96,6 +96,28 @@ static void test_parsers(void)
 	CHECK(parse_mode("bogus") == NS_MODE_NONE);
 }
 
+/* acked follows active: written while it does not say the value applied
+ * (a new app, a change, a node librettod removed or garbled). */
+static void test_acked(void)
+{
+	struct ns_app app = {.acked = ACKED_NONE, .active = true};
+
+	CHECK(parse_acked("0") == 0);
+	CHECK(parse_acked("1") == 1);
+	CHECK(parse_acked("") == ACKED_NONE);
+	CHECK(parse_acked("01") == ACKED_NONE);
+	CHECK(parse_acked("yes") == ACKED_NONE);
+	CHECK(app_needs_ack(&app));
+	app.acked = 1;
+	CHECK(!app_needs_ack(&app));
+	app.active = false;
+	CHECK(app_needs_ack(&app));
+	app.acked = 0;
+	CHECK(!app_needs_ack(&app));
+	app.acked = ACKED_NONE;
+	CHECK(app_needs_ack(&app));
+}
+
 static void test_portmap(struct portmap *pm, struct ns_apps *apps)
 {
 	struct ns_app *a = apps_get(apps, 2), *b = apps_get(apps, 4);
@@ -313,6 +335,7 @@ int main(void)
 	struct ns_apps *apps = calloc(1, sizeof(*apps));
 
 	test_parsers();
+	test_acked();
 	test_portmap(pm, apps);
 	test_frame_check();
 	test_forward(pm, apps);
