@@ -1,10 +1,13 @@
 # Integration tests: a real librettod on the sim backend, real xenstored,
 # namespaces, nginx, redis and memcached. Root only (they skip otherwise).
 foreach(t deploy_status exit_event protocol_errors destroy_clean redeploy
-          invalid_deploy deploy_rollback cli restart_leftover ports datapath)
+          invalid_deploy deploy_rollback cli restart_leftover ports datapath
+          switch switch_rollback switch_refused)
   add_test(NAME it_${t}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh
                    ${CMAKE_BINARY_DIR}/bin)
   set_tests_properties(it_${t} PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77
                        LABELS integration)
 endforeach()
+# 100 round trips with their checks: about 90 s plain, more under ASan.
+set_tests_properties(it_switch PROPERTIES TIMEOUT 400)
