@@ -49,6 +49,15 @@ struct sim_xenstored;
 struct sim_domain;
 struct sim_deployment;
 
+/* A released VF, parked down in the namespace of the app that had it last
+ * (sim_vf.c). */
+struct sim_parked_vf {
+	LIST_ENTRY(sim_parked_vf) entry;
+	char deployment[LT_NAME_MAX + 1];
+	int vf;
+	char app[LT_NAME_MAX + 1];
+};
+
 struct sim_backend {
 	struct backend *be;
 	struct sim_xenstored *xsd;
@@ -56,6 +65,7 @@ struct sim_backend {
 	uint8_t domid_used[SIM_DOMID_LIMIT / 8];
 	LIST_HEAD(, sim_domain) domains;
 	LIST_HEAD(, sim_deployment) deployments;
+	LIST_HEAD(, sim_parked_vf) parked;
 };
 
 /* sim_xenstored.c */
@@ -149,6 +159,10 @@ int sim_vf_detach(struct backend *be, struct be_domain *dom, int vf,
 		  lt_done_fn done, void *arg, char **err);
 int sim_vf_release(struct backend *be, struct be_domain *dom, int vf,
 		   lt_done_fn done, void *arg, char **err);
+/* A domain's (app NULL: every domain's of the deployment) namespace goes,
+ * and its parked VFs with it. */
+void sim_vf_forget(struct sim_backend *sim, const char *deployment,
+		   const char *app);
 
 /* sim_backend.c */
 /* 0 when all SIM_DOMID_LIMIT - 1 are in use. */

@@ -77,6 +77,12 @@ static void sim_shutdown(struct backend *be)
 		return;
 	sim_domain_release_all(sim);
 	sim_deployment_release_all(sim);
+	while (!LIST_EMPTY(&sim->parked)) {
+		struct sim_parked_vf *p = LIST_FIRST(&sim->parked);
+
+		LIST_REMOVE(p, entry);
+		free(p);
+	}
 	sim_xenstored_release(sim->xsd);
 	free(sim);
 	be->priv = NULL;

@@ -178,6 +178,7 @@ int sim_deployment_teardown(struct backend *be, struct be_deployment *dep,
 	}
 	if (busy(sd, err))
 		return -1;
+	sim_vf_forget(be->priv, dep->name, NULL);
 	sd->done = done;
 	sd->arg = arg;
 	/* Clients run in the peer namespace (ip netns exec) hold it. */

@@ -219,6 +219,7 @@ int sim_domain_destroy(struct backend *be, struct be_domain *dom,
 	}
 	if (busy(sd, err))
 		return -1;
+	sim_vf_forget(be->priv, dom->deployment->name, dom->name);
 	sd->op = OP_DESTROY;
 	sd->done = done;
 	sd->arg = arg;

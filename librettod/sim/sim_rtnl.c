@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if_arp.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -204,6 +205,30 @@ int sim_rtnl_link_down(const char *name, char *err, size_t size)
 		ifr.ifr_flags &= ~IFF_UP;
 		if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0)
 			ret = fail(err, size, errno, "taking %s down", name);
+	}
+	close(sk);
+	return ret;
+}
+
+int sim_rtnl_link_set_mac(const char *name, const uint8_t mac[6], unsigned mtu,
+			  char *err, size_t size)
+{
+	struct ifreq ifr = {0};
+	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int ret = 0;
+
+	if (sk < 0)
+		return fail(err, size, errno, "socket for %s", name);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+	if (ioctl(sk, SIOCSIFHWADDR, &ifr) < 0) {
+		ret = fail(err, size, errno, "setting the MAC of %s", name);
+	} else {
+		ifr.ifr_mtu = (int)mtu;
+		if (ioctl(sk, SIOCSIFMTU, &ifr) < 0)
+			ret = fail(err, size, errno, "setting the MTU of %s",
+				   name);
 	}
 	close(sk);
 	return ret;

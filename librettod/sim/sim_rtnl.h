@@ -16,6 +16,9 @@ int sim_rtnl_macvlan_add(const char *name, const char *lower,
 int sim_rtnl_link_del(const char *name, char *err, size_t size);
 int sim_rtnl_link_rename(const char *from, const char *to, char *err,
 			 size_t size);
+/* The MAC and MTU of a link that is down. */
+int sim_rtnl_link_set_mac(const char *name, const uint8_t mac[6], unsigned mtu,
+			  char *err, size_t size);
 /* Down, if it is up. */
 int sim_rtnl_link_down(const char *name, char *err, size_t size);
 

@@ -10,6 +10,12 @@
  * measured here) on every switch.  The switch's operations run on a
  * worker thread that talks to the kernel directly, since an `ip` process
  * costs ~10 ms; a direct app's create, which is not timed, uses `ip`.
+ *
+ * Deleting a link costs a grace period too (11-20 ms), so a released VF is
+ * not deleted: it is parked, down and renamed back, where it was -- down,
+ * a macvlan takes no frame -- as a real VF outlives its hot-unplug.  The
+ * next prepare of that VF for the same app takes it up again; one for
+ * another app deletes it first; a parked VF goes with its namespace.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -60,6 +66,13 @@ enum vf_op { VF_PREPARE, VF_ATTACH, VF_DETACH, VF_RELEASE };
 struct vf_job {
 	enum vf_op op;
 	struct sim_netns server, app;
+	int reuse; /* prepare: the VF is parked in app's namespace */
+	struct sim_netns stale; /* prepare: parked in another app's: delete */
+	int have_stale;
+	int parked_ok;		 /* release: parked, not deleted */
+	struct sim_backend *sim; /* for vf_finished, on the loop */
+	char deployment[LT_NAME_MAX + 1], app_name[LT_NAME_MAX + 1];
+	int vf;
 	char nic[IF_NAMESIZE];
 	char parked[IF_NAMESIZE];
 	uint8_t mac[6];
@@ -78,6 +91,57 @@ static int del_if_present(struct vf_job *j, const char *name)
 	return 0;
 }
 
+static int vf_prepare_work(struct vf_job *j)
+{
+	char *e = j->err;
+	size_t n = sizeof(j->err);
+
+	if (j->reuse) {
+		/* The threads's namespace is the app's (vf_work). */
+		if (sim_rtnl_link_set_mac(j->parked, j->mac, SIM_MTU_VALUE, e,
+					  n) == 0)
+			return 0;
+		if (errno != ENODEV)
+			return -1;
+		/* Gone meanwhile: make one. */
+	}
+	if (j->have_stale) {
+		if (sim_rtnl_enter(j->stale.path, e, n) == 0) {
+			if (del_if_present(j, j->parked) < 0)
+				return -1;
+		} else if (errno != ENOENT) {
+			return -1; /* its namespace gone: so is it */
+		}
+	}
+	if (sim_rtnl_enter(j->server.path, e, n) < 0)
+		return -1;
+	return sim_rtnl_macvlan_add(j->parked, j->nic, j->mac, SIM_MTU_VALUE,
+				    j->app.path, e, n);
+}
+
+/*
+ * Whichever name it has -- a rollback may come here after a detach that
+ * failed -- the VF ends down and parked.  Only a dynamic app's switch
+ * releases, and then the agent no longer uses the VF.
+ */
+static int vf_release_work(struct vf_job *j)
+{
+	char *e = j->err;
+	size_t n = sizeof(j->err);
+
+	if (sim_rtnl_link_down(SIM_VF_NAME, e, n) == 0) {
+		if (sim_rtnl_link_rename(SIM_VF_NAME, j->parked, e, n) < 0)
+			return del_if_present(j, SIM_VF_NAME);
+	} else if (errno != ENODEV) {
+		return -1;
+	}
+	if (sim_rtnl_link_down(j->parked, e, n) == 0) {
+		j->parked_ok = 1;
+		return 0;
+	}
+	return errno == ENODEV ? 0 : -1; /* never made: nothing to park */
+}
+
 static void vf_work(void *arg)
 {
 	struct vf_job *j = arg;
@@ -85,16 +149,15 @@ static void vf_work(void *arg)
 	size_t n = sizeof(j->err);
 	int rc;
 
-	if (sim_rtnl_enter(j->op == VF_PREPARE ? j->server.path : j->app.path,
-			   e, n) < 0) {
+	/* Prepare enters the namespaces it needs itself. */
+	if (sim_rtnl_enter(j->app.path, e, n) < 0) {
 		j->rc = -1;
 		j->err_no = errno;
 		return;
 	}
 	switch (j->op) {
 	case VF_PREPARE:
-		rc = sim_rtnl_macvlan_add(j->parked, j->nic, j->mac,
-					  SIM_MTU_VALUE, j->app.path, e, n);
+		rc = vf_prepare_work(j);
 		break;
 	case VF_ATTACH:
 		rc = sim_rtnl_link_rename(j->parked, SIM_VF_NAME, e, n);
@@ -108,21 +171,52 @@ static void vf_work(void *arg)
 		break;
 	case VF_RELEASE:
 	default:
-		/* Whichever name it has: a rollback may come here after a
-		 * detach that failed.  Only a dynamic app's switch releases,
-		 * and then the agent no longer uses the VF. */
-		rc = del_if_present(j, j->parked);
-		if (rc == 0)
-			rc = del_if_present(j, SIM_VF_NAME);
+		rc = vf_release_work(j);
 		break;
 	}
 	j->rc = rc;
 	j->err_no = rc < 0 ? errno : 0;
 }
 
+static struct sim_parked_vf *parked_find(struct sim_backend *sim,
+					 const char *deployment, int vf)
+{
+	struct sim_parked_vf *p;
+
+	LIST_FOREACH(p, &sim->parked, entry)
+	if (p->vf == vf && strcmp(p->deployment, deployment) == 0)
+		return p;
+	return NULL;
+}
+
+void sim_vf_forget(struct sim_backend *sim, const char *deployment,
+		   const char *app)
+{
+	struct sim_parked_vf *p, *next;
+
+	for (p = LIST_FIRST(&sim->parked); p; p = next) {
+		next = LIST_NEXT(p, entry);
+		if (strcmp(p->deployment, deployment) == 0 &&
+		    (!app || strcmp(p->app, app) == 0)) {
+			LIST_REMOVE(p, entry);
+			free(p);
+		}
+	}
+}
+
 static void vf_finished(void *arg)
 {
 	struct vf_job *j = arg;
+	struct sim_parked_vf *p;
+
+	if (j->op == VF_RELEASE && j->rc == 0 && j->parked_ok &&
+	    (p = calloc(1, sizeof(*p)))) {
+		snprintf(p->deployment, sizeof(p->deployment), "%s",
+			 j->deployment);
+		snprintf(p->app, sizeof(p->app), "%s", j->app_name);
+		p->vf = j->vf;
+		LIST_INSERT_HEAD(&j->sim->parked, p, entry);
+	}
 
 	j->done(j->arg, j->rc < 0 ? (j->err_no ? j->err_no : EIO) : 0,
 		j->rc < 0 ? j->err : NULL);
@@ -139,6 +233,28 @@ static int vf_start(struct backend *be, struct be_domain *dom, int vf,
 		return -1;
 	}
 	j->op = op;
+	j->sim = be->priv;
+	j->vf = vf;
+	snprintf(j->deployment, sizeof(j->deployment), "%s",
+		 dom->deployment->name);
+	snprintf(j->app_name, sizeof(j->app_name), "%s", dom->name);
+	if (op == VF_PREPARE || op == VF_RELEASE) {
+		/* From here the VF is this op's: a parked one is taken
+		 * (prepare) or replaced (release). */
+		struct sim_parked_vf *p =
+		    parked_find(be->priv, dom->deployment->name, vf);
+
+		if (p && op == VF_PREPARE) {
+			j->reuse = strcmp(p->app, dom->name) == 0;
+			j->have_stale = !j->reuse;
+			sim_netns_init(&j->stale, dom->deployment->name,
+				       p->app);
+		}
+		if (p) {
+			LIST_REMOVE(p, entry);
+			free(p);
+		}
+	}
 	sim_netns_init(&j->server, dom->deployment->name, "server");
 	sim_netns_init(&j->app, dom->deployment->name, dom->name);
 	snprintf(j->nic, sizeof(j->nic), "%s", dom->deployment->net->nic);

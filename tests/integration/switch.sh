@@ -94,5 +94,7 @@ it_check "cache ends on the server path with no VF" bash -c \
   "ctl() { \"$IT_BIN/librettoctl\" -s \"$IT_SOCK\" \"\$@\"; }; ctl status --json $IT_DEP cache | jq -e '.path == \"server\" and .vf == null' >/dev/null"
 it_check "every VF is back in the pool" bash -c \
   "XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-ls /libretto/pool/$IT_DEP/vf | grep -v '= \"\"' | grep -q . && exit 1 || exit 0"
-it_check "no VF link is left in cache's namespace" bash -c "! ip -n lt-$IT_DEP-cache -o link | grep -q 'vf'"
+it_check "cache has no vf0 any more" bash -c "! ip -n lt-$IT_DEP-cache -o link | grep -q ' vf0[:@]'"
+# A released VF stays parked, down, where it was (docs/switch.md).
+it_check "a parked VF is down" bash -c "! ip -n lt-$IT_DEP-cache -o link | grep ' ltvf' | grep -q '[<,]UP[,>]'"
 it_pass
