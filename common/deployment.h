@@ -29,6 +29,21 @@ struct lt_pos {
 	int column; /* 1-based */
 };
 
+/* When a domain that ended is started again (docs/deployment.md). */
+enum lt_restart {
+	LT_RESTART_NEVER,
+	LT_RESTART_ON_FAILURE, /* ended by a signal or a non-zero status */
+	LT_RESTART_ALWAYS,
+};
+/* At most `limit` restarts within `window_s` seconds, then give up. */
+struct lt_restart_policy {
+	enum lt_restart when;
+	unsigned limit;
+	unsigned window_s;
+};
+#define LT_RESTART_LIMIT_DEFAULT  5
+#define LT_RESTART_WINDOW_DEFAULT 60
+
 struct lt_port {
 	enum lt_proto proto;
 	uint16_t port;
@@ -42,8 +57,9 @@ struct lt_app {
 	size_t argc;
 	struct lt_port *ports;
 	size_t nports;
-	uint64_t memory_bytes; /* 0: backend default */
-	unsigned vcpus;	       /* 0: backend default */
+	uint64_t memory_bytes;		  /* 0: backend default */
+	unsigned vcpus;			  /* 0: backend default */
+	struct lt_restart_policy restart; /* default never */
 	struct lt_pos pos;
 };
 
@@ -61,6 +77,7 @@ struct lt_network {
 struct lt_server {
 	uint64_t memory_bytes;
 	unsigned vcpus;
+	struct lt_restart_policy restart; /* default on-failure */
 };
 
 struct lt_deployment {
@@ -100,6 +117,7 @@ void lt_deployment_free(struct lt_deployment *d);
 
 const char *lt_mode_name(enum lt_mode mode);
 const char *lt_proto_name(enum lt_proto proto);
+const char *lt_restart_name(enum lt_restart when);
 
 /* True when the two apps would run identically (name, mode, argv, ports,
  * memory, vcpus). */

@@ -17,6 +17,19 @@ const char *lt_mode_name(enum lt_mode mode)
 	return "unknown";
 }
 
+const char *lt_restart_name(enum lt_restart when)
+{
+	switch (when) {
+	case LT_RESTART_NEVER:
+		return "never";
+	case LT_RESTART_ON_FAILURE:
+		return "on-failure";
+	case LT_RESTART_ALWAYS:
+		return "always";
+	}
+	return "unknown";
+}
+
 const char *lt_proto_name(enum lt_proto proto)
 {
 	switch (proto) {

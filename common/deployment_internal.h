@@ -15,6 +15,11 @@ int lt_load_name(struct lt_yaml *y, yaml_node_t *node, const char *where,
 		 char out[LT_NAME_MAX + 1]);
 
 /* An app's optional memory and vcpus (either node may be NULL). */
+/* restart, restart_limit, restart_window of the server or an app (any may
+ * be NULL: absent). */
+int lt_load_restart(struct lt_yaml *y, yaml_node_t *restart, yaml_node_t *limit,
+		    yaml_node_t *window, const char *where,
+		    struct lt_restart_policy *policy);
 int lt_load_app_resources(struct lt_yaml *y, yaml_node_t *memory,
 			  yaml_node_t *vcpus, const char *where,
 			  struct lt_app *app);

@@ -89,20 +89,74 @@ int lt_load_app_resources(struct lt_yaml *y, yaml_node_t *memory,
 			      &app->vcpus);
 }
 
+int lt_load_restart(struct lt_yaml *y, yaml_node_t *restart, yaml_node_t *limit,
+		    yaml_node_t *window, const char *where,
+		    struct lt_restart_policy *policy)
+{
+	static const enum lt_restart whens[] = {
+	    LT_RESTART_NEVER, LT_RESTART_ON_FAILURE, LT_RESTART_ALWAYS};
+	char path[64], found[64];
+	unsigned long long v;
+
+	policy->limit = LT_RESTART_LIMIT_DEFAULT;
+	policy->window_s = LT_RESTART_WINDOW_DEFAULT;
+	if (restart) {
+		const char *s;
+		size_t i;
+
+		snprintf(path, sizeof(path), "%s.restart", where);
+		s = lt_yaml_string(y, restart, path, 0,
+				   "always, on-failure or never");
+		if (!s)
+			return -1;
+		for (i = 0; i < sizeof(whens) / sizeof(whens[0]); i++)
+			if (strcmp(s, lt_restart_name(whens[i])) == 0)
+				break;
+		if (i == sizeof(whens) / sizeof(whens[0])) {
+			lt_yaml_describe(restart, found, sizeof(found));
+			return lt_yaml_fail(y, restart, path,
+					    "%s is not a restart policy "
+					    "(expected always, on-failure or "
+					    "never)",
+					    found);
+		}
+		policy->when = whens[i];
+	}
+	if (limit) {
+		snprintf(path, sizeof(path), "%s.restart_limit", where);
+		if (lt_yaml_uint(y, limit, path, 1, 1000000, &v) < 0)
+			return -1;
+		policy->limit = (unsigned)v;
+	}
+	if (window) {
+		snprintf(path, sizeof(path), "%s.restart_window", where);
+		if (lt_yaml_uint(y, window, path, 1, 86400, &v) < 0)
+			return -1;
+		policy->window_s = (unsigned)v;
+	}
+	return 0;
+}
+
 static int load_server(struct lt_yaml *y, yaml_node_t *node,
 		       struct lt_server *server)
 {
-	struct lt_yaml_field f[] = {LT_FIELD("memory", 0),
-				    LT_FIELD("vcpus", 0)};
+	struct lt_yaml_field f[] = {
+	    LT_FIELD("memory", 0), LT_FIELD("vcpus", 0), LT_FIELD("restart", 0),
+	    LT_FIELD("restart_limit", 0), LT_FIELD("restart_window", 0)};
 
 	server->memory_bytes = SERVER_MEMORY_DEFAULT;
 	server->vcpus = SERVER_VCPUS_DEFAULT;
+	server->restart.when = LT_RESTART_ON_FAILURE;
 	if (!node)
-		return 0;
+		return lt_load_restart(y, NULL, NULL, NULL, "server",
+				       &server->restart);
 	if (lt_yaml_fields(y, node, "server", f, LT_NFIELDS(f)) < 0)
 		return -1;
-	return load_resources(y, f[0].value, f[1].value, "server",
-			      &server->memory_bytes, &server->vcpus);
+	if (load_resources(y, f[0].value, f[1].value, "server",
+			   &server->memory_bytes, &server->vcpus) < 0)
+		return -1;
+	return lt_load_restart(y, f[2].value, f[3].value, f[4].value, "server",
+			       &server->restart);
 }
 
 static int load_top(struct lt_yaml *y, struct lt_deployment *d)

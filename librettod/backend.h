@@ -91,6 +91,13 @@ struct backend_ops {
 	 * Safe on a half-made domain. No domain_exited follows. */
 	int (*domain_destroy)(struct backend *be, struct be_domain *dom,
 			      lt_done_fn done, void *arg, char **err);
+	/* A domain that ended, replaced by a new one under a new domid with
+	 * what was passed through to it (the PF) kept: the network server's
+	 * restart (sim: same namespace; xen: destroy and create, the PCI
+	 * device re-assigned). Sets dom->domid before done. NULL: the engine
+	 * destroys and creates. */
+	int (*domain_recreate)(struct backend *be, struct be_domain *dom,
+			       lt_done_fn done, void *arg, char **err);
 	/* Adds e.g. "namespace" and "pid" to a domain's status object. */
 	void (*domain_describe)(struct backend *be, struct be_domain *dom,
 				struct json_object *obj);

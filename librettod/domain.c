@@ -155,6 +155,7 @@ void domain_free(struct domain *d)
 	struct deployment *dep = d->dep;
 
 	switch_abandon(d);
+	restart_forget(d);
 	TAILQ_REMOVE(&dep->domains, d, entry);
 	if (d->guest_watch != NULL)
 		lt_xs_unwatch(dep->engine->xs, d->guest_watch);
@@ -207,6 +208,7 @@ struct domain *domain_new(struct deployment *dep,
 		d->spec.mode = LT_MODE_SERVER;
 		d->spec.memory_bytes = spec->server.memory_bytes;
 		d->spec.vcpus = spec->server.vcpus;
+		d->spec.restart = spec->server.restart;
 		d->be.is_server = 1;
 		snprintf(path, sizeof(path), "%s/libretto-netserver",
 			 cfg->libexec_dir);

@@ -38,6 +38,8 @@ static void on_domain_exited(void *arg, struct be_domain *bd, int wstatus)
 	struct json_object *data = domain_event_data(d);
 	int failed = !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0;
 
+	int was_running = d->state == DOM_RUNNING && d->boot_done == NULL;
+
 	(void)arg;
 	d->exited = 1;
 	d->wstatus = wstatus;
@@ -60,6 +62,9 @@ static void on_domain_exited(void *arg, struct be_domain *bd, int wstatus)
 	/* While stopping, the exit is the stop itself. */
 	if (d->state != DOM_STOPPING && d->state != DOM_GONE)
 		domain_set_state(d, failed ? DOM_FAILED : DOM_EXITED);
+	/* One that never came up fails its operation instead. */
+	if (was_running)
+		restart_consider(d);
 }
 
 static void on_backend_failed(void *arg, const char *msg)

@@ -24,6 +24,8 @@ struct lt_xs_watch;
 struct lt_ippool;
 struct op;
 struct switch_op;
+struct restart_log;
+struct recovery;
 
 enum domain_state {
 	DOM_DEFINED,  /* planned, nothing made yet */
@@ -73,6 +75,12 @@ struct domain {
 	int on_vf;	      /* a dynamic app's traffic is on its VF */
 	struct switch_op *sw; /* the switch in flight, or NULL */
 	unsigned switch_seq;  /* the last switch/seq written */
+	/* Restarts by policy (restart.c). */
+	struct restart_log *restarts; /* when it was restarted lately */
+	unsigned nrestarts;	      /* restarts since deploy */
+	int gave_up;		      /* the policy's limit was reached */
+	struct timespec ended_at;     /* when its end was noticed */
+	struct event *restart_retry;  /* waiting for the deployment */
 };
 
 enum deployment_state {
@@ -100,6 +108,7 @@ struct deployment {
 	TAILQ_HEAD(domain_list, domain) domains;
 	struct op *op;	    /* in flight, at most one */
 	unsigned switching; /* switches in flight (one per app at most) */
+	struct recovery *recovery; /* a new network server's apps (restart.c) */
 };
 
 struct engine {
@@ -146,6 +155,15 @@ int engine_switch(struct engine *e, const struct switch_request *req,
 /* Ends a domain's switch in flight without undoing it (the domain is
  * being freed). */
 void switch_abandon(struct domain *d);
+/* restart.c: d ended (its state is exited or failed): start it again if
+ * its restart policy says so and its limit allows, or give up. */
+void restart_consider(struct domain *d);
+/* Frees d's restart bookkeeping (domain_free). */
+void restart_forget(struct domain *d);
+void recovery_free(struct deployment *dep);
+/* The policy in force for d. */
+const struct lt_restart_policy *restart_policy(const struct domain *d);
+
 /* The op id of d's switch in flight (d->sw != NULL). */
 unsigned switch_op_id(const struct domain *d);
 

@@ -26,12 +26,16 @@ struct op_runtime {
 static const char *const step_names[] = {
     [STEP_SETUP] = "setup",	[STEP_TEARDOWN] = "teardown",
     [STEP_CREATE] = "create",	[STEP_RUN] = "run",
-    [STEP_DESTROY] = "destroy",
+    [STEP_DESTROY] = "destroy", [STEP_RECREATE] = "recreate",
 };
 
 const char *op_kind_name(enum op_kind kind)
 {
-	return kind == OP_DEPLOY ? "deploy" : "destroy";
+	static const char *const names[] = {[OP_DEPLOY] = "deploy",
+					    [OP_DESTROY] = "destroy",
+					    [OP_RESTART] = "restart"};
+
+	return names[kind];
 }
 
 static struct op_runtime *rt(struct op *op);
@@ -47,7 +51,7 @@ struct op *op_new(struct deployment *dep, enum op_kind kind)
 	op->id = ++dep->engine->next_op;
 	op->kind = kind;
 	op->dep = dep;
-	op->best_effort = kind == OP_DESTROY;
+	op->best_effort = kind != OP_DEPLOY;
 	rt(op)->tick = event_new(dep->engine->base, -1, 0, op_tick, op);
 	if (rt(op)->tick == NULL) {
 		free(op);
@@ -168,6 +172,8 @@ static void op_step_done(void *arg, int err, const char *msg)
 	if (err != 0) {
 		if (d != NULL && s->kind == STEP_CREATE)
 			domain_set_state(d, DOM_DEFINED);
+		if (d != NULL && s->kind == STEP_RECREATE)
+			domain_set_state(d, DOM_FAILED);
 		op_failed(op, s, msg ? msg : strerror(err));
 		op_schedule(op);
 		return;
@@ -196,7 +202,12 @@ static void op_step_done(void *arg, int err, const char *msg)
 		undo_push(op, STEP_DESTROY, d, NULL);
 		domain_set_state(d, DOM_CREATED);
 		if (xs_layout_domain_write(op->dep->engine->xs, d, &xs_err) <
-		    0) {
+			0 ||
+		    /* A new network server: every app learns of it and it of
+		     * every app, as at their own create (docs/recovery.md). */
+		    (d->be.is_server &&
+		     xs_layout_apps_rebind(op->dep->engine->xs, op->dep,
+					   &xs_err) < 0)) {
 			op_failed(op, s, xs_err ? xs_err : "xenstore write");
 			free(xs_err);
 			break;
@@ -207,6 +218,27 @@ static void op_step_done(void *arg, int err, const char *msg)
 		domain_set_state(d, DOM_RUNNING);
 		op_progress(op, s, "domain %u running", d->domid);
 		break;
+	case STEP_RECREATE: {
+		unsigned old = d->domid;
+
+		/* The old domain's nodes go, the new one's come, as a
+		 * DESTROY and a CREATE would leave them. */
+		xs_layout_domain_remove(op->dep->engine->xs, d);
+		d->domid = d->be.domid;
+		domain_set_state(d, DOM_CREATED);
+		if (xs_layout_domain_write(op->dep->engine->xs, d, &xs_err) <
+			0 ||
+		    (d->be.is_server &&
+		     xs_layout_apps_rebind(op->dep->engine->xs, op->dep,
+					   &xs_err) < 0)) {
+			op_failed(op, s, xs_err ? xs_err : "xenstore write");
+			free(xs_err);
+			break;
+		}
+		op_progress(op, s, "domain %u replaces domain %u", d->domid,
+			    old);
+		break;
+	}
 	case STEP_DESTROY:
 		d->created = 0;
 		xs_layout_domain_remove(op->dep->engine->xs, d);
@@ -271,6 +303,14 @@ static int step_begin(struct op *op, const struct step *s, char **why)
 		xs_layout_domain_unwatch(e->xs, d);
 		return be->ops->domain_destroy(be, &d->be, op_step_done, op,
 					       why);
+	case STEP_RECREATE:
+		free(d->guest_state);
+		d->guest_state = NULL;
+		d->exited = 0;
+		xs_layout_domain_unwatch(e->xs, d);
+		domain_set_state(d, DOM_CREATING);
+		return be->ops->domain_recreate(be, &d->be, op_step_done, op,
+						why);
 	}
 	*why = strdup("unknown step");
 	return -1;

@@ -22,6 +22,9 @@ enum step_kind {
 	STEP_CREATE,   /* backend domain_create, then the xenstore layout */
 	STEP_RUN,      /* backend domain_run */
 	STEP_DESTROY,  /* backend domain_destroy, xenstore nodes removed */
+	/* backend domain_recreate: DESTROY then CREATE, keeping what was
+	 * passed through (a restarted network server, restart.c) */
+	STEP_RECREATE,
 };
 
 struct step {
@@ -30,7 +33,9 @@ struct step {
 	const struct lt_network *net; /* SETUP, TEARDOWN */
 };
 
-enum op_kind { OP_DEPLOY, OP_DESTROY };
+/* OP_RESTART: a domain that ended, started again by its restart policy
+ * (restart.c): destroy, create, run; no undo, a failure is reported. */
+enum op_kind { OP_DEPLOY, OP_DESTROY, OP_RESTART };
 
 struct op {
 	unsigned id;

@@ -241,7 +241,9 @@ int engine_deploy(struct engine *e, struct lt_deployment *spec, int dry_run,
 			if (d->be.is_server || d->state == DOM_GONE)
 				continue;
 			app = app_find(spec, d->be.name);
-			if (app != NULL && lt_app_equal(app, &d->spec))
+			/* One given up on starts again with the file. */
+			if (app != NULL && lt_app_equal(app, &d->spec) &&
+			    !d->gave_up)
 				continue;
 			changed = 1;
 			change_add(changes, d->be.name,
@@ -254,7 +256,8 @@ int engine_deploy(struct engine *e, struct lt_deployment *spec, int dry_run,
 			const struct lt_app *app = &spec->apps[i];
 			struct domain *old = domain_find(dep, app->name);
 
-			if (old != NULL && lt_app_equal(app, &old->spec)) {
+			if (old != NULL && lt_app_equal(app, &old->spec) &&
+			    !old->gave_up) {
 				change_add(changes, app->name, "keep");
 				continue;
 			}

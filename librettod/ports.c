@@ -136,6 +136,21 @@ int ports_claim_declared(struct lt_xs *xs, xs_transaction_t t, struct domain *d)
 	return 0;
 }
 
+int ports_mirror_all(struct lt_xs *xs, xs_transaction_t t, struct domain *d)
+{
+	char path[PATH_LEN];
+
+	for (size_t i = 0; i < d->nports; i++) {
+		const struct port_claim *c = &d->ports[i];
+
+		if (c->owner == d->domid &&
+		    mirror_path(path, d, c->proto, c->port) &&
+		    lt_xs_printf(xs, t, path, "%u", d->domid) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int ports_release_all(struct lt_xs *xs, xs_transaction_t t, struct domain *d)
 {
 	for (size_t i = 0; i < d->nports; i++)

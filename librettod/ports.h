@@ -29,6 +29,8 @@ struct port_claim {
  * declared port held by another domain is an error (EADDRINUSE). */
 int ports_claim_declared(struct lt_xs *xs, xs_transaction_t t,
 			 struct domain *d);
+/* Writes the server's mirror of every port d holds (a new server). */
+int ports_mirror_all(struct lt_xs *xs, xs_transaction_t t, struct domain *d);
 /* Removes every entry that still names d's domid (both trees). */
 int ports_release_all(struct lt_xs *xs, xs_transaction_t t, struct domain *d);
 /* Starts following d's guest/ports claims (server-mode apps). */

@@ -59,6 +59,7 @@ void deployment_free(struct deployment *dep)
 {
 	struct domain *d;
 
+	recovery_free(dep);
 	while ((d = TAILQ_FIRST(&dep->domains)) != NULL)
 		domain_free(d);
 	TAILQ_REMOVE(&dep->engine->deployments, dep, entry);

@@ -132,6 +132,10 @@ static struct json_object *domain_json(struct engine *e, struct domain *d)
 	json_object_object_add(o, "switching",
 			       d->sw ? json_object_new_int64(switch_op_id(d))
 				     : NULL);
+	json_object_object_add(o, "restarts",
+			       json_object_new_int64(d->nrestarts));
+	json_object_object_add(o, "gave_up",
+			       json_object_new_boolean(d->gave_up));
 	ports_describe(d, o);
 	counters_describe(e, d, o);
 	vf_counters_describe(e, d, o);

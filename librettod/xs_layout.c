@@ -108,7 +108,8 @@ static int datapath_write(struct lt_xs *xs, xs_transaction_t t,
 		if (guest_write(xs, t, w, LT_XS_NET_EPHEMERAL, "%s", eph) < 0)
 			return -1;
 	}
-	if (d->vf >= 0 &&
+	/* A dynamic app's VF comes by a switch, through switch/vf. */
+	if (d->vf >= 0 && d->spec.mode == LT_MODE_DIRECT &&
 	    guest_write(xs, t, w, LT_XS_NET_VF, "%s", LT_VF_NETDEV) < 0)
 		return -1;
 	if (s == NULL)
@@ -203,6 +204,38 @@ static int domain_write_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 		w->what = "pool/vf";
 		if (lt_xs_printf(xs, t, path, "%s", d->be.name) < 0)
 			return -1;
+	}
+	return 0;
+}
+
+static int app_rebind_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
+{
+	struct domain_writer *w = arg;
+
+	/* A dynamic app on its VF stays there: the server must not take
+	 * its frames back (switch.c wrote active=0 under the old server). */
+	if (datapath_write(xs, t, w) < 0)
+		return -1;
+	if (w->d->spec.mode == LT_MODE_DYNAMIC && w->d->on_vf &&
+	    server_app_write(xs, t, w, deployment_server(w->d->dep)->domid,
+			     LT_XS_APP_ACTIVE, "0") < 0)
+		return -1;
+	w->what = "portmap";
+	return ports_mirror_all(xs, t, w->d);
+}
+
+int xs_layout_apps_rebind(struct lt_xs *xs, struct deployment *dep, char **err)
+{
+	struct domain *d;
+
+	TAILQ_FOREACH(d, &dep->domains, entry)
+	{
+		struct domain_writer w = {.d = d, .what = "?"};
+
+		if (d->be.is_server || !d->created || d->state == DOM_GONE)
+			continue;
+		if (lt_xs_transact(xs, app_rebind_body, &w) < 0)
+			return fail(err, w.what);
 	}
 	return 0;
 }

@@ -24,4 +24,9 @@ int xs_layout_deployment_write(struct lt_xs *xs, struct deployment *dep,
 			       char **err);
 void xs_layout_deployment_remove(struct lt_xs *xs, struct deployment *dep);
 
+/* The deployment's network server was (re)created: write, for every live
+ * app, what datapath_write wrote at the app's own create (its net/backend,
+ * the server's server/apps/<domid>/, the portmap mirror). */
+int xs_layout_apps_rebind(struct lt_xs *xs, struct deployment *dep, char **err);
+
 #endif

@@ -41,6 +41,10 @@
 #define LT_EV_GUEST_STATE    "guest-state"
 #define LT_EV_BACKEND_FAILED "backend-failed"
 #define LT_EV_PORT_CONFLICT  "port-conflict"
+/* Restarts by policy and the network server's recovery (docs/recovery.md). */
+#define LT_EV_DOMAIN_RESTARTED "domain-restarted"
+#define LT_EV_DOMAIN_GAVE_UP   "domain-gave-up"
+#define LT_EV_SERVER_RECOVERED "server-recovered"
 #define LT_EV_DEPLOYMENT     "deployment-state"
 /* The dynamic switch (ARCHITECTURE 5): a step done (or undone), then one of
  * done or failed, all carrying the switch's op id. */

@@ -140,6 +140,8 @@ int sim_domain_run(struct backend *be, struct be_domain *dom, lt_done_fn done,
 		   void *arg, char **err);
 int sim_domain_destroy(struct backend *be, struct be_domain *dom,
 		       lt_done_fn done, void *arg, char **err);
+int sim_domain_recreate(struct backend *be, struct be_domain *dom,
+			lt_done_fn done, void *arg, char **err);
 void sim_domain_describe(struct backend *be, struct be_domain *dom,
 			 struct json_object *obj);
 void sim_domain_release_all(struct sim_backend *sim);

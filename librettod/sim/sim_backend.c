@@ -99,6 +99,7 @@ const struct backend_ops sim_backend_ops = {
     .domain_create = sim_domain_create,
     .domain_run = sim_domain_run,
     .domain_destroy = sim_domain_destroy,
+    .domain_recreate = sim_domain_recreate,
     .domain_describe = sim_domain_describe,
     .vf_prepare = sim_vf_prepare,
     .vf_attach = sim_vf_attach,

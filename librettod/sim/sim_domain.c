@@ -21,7 +21,7 @@
 #include "sim.h"
 #include "spawn.h"
 
-enum sim_domain_op { OP_NONE, OP_CREATE, OP_RUN, OP_DESTROY };
+enum sim_domain_op { OP_NONE, OP_CREATE, OP_RUN, OP_DESTROY, OP_RECREATE };
 
 struct sim_domain {
 	LIST_ENTRY(sim_domain) entry;
@@ -81,7 +81,8 @@ static void sim_domain_free(struct sim_domain *sd)
 
 static int busy(struct sim_domain *sd, char **err)
 {
-	static const char *const names[] = {"", "create", "run", "destroy"};
+	static const char *const names[] = {"", "create", "run", "destroy",
+					    "recreate"};
 
 	if (sd->op == OP_NONE)
 		return 0;
@@ -227,6 +228,69 @@ int sim_domain_destroy(struct backend *be, struct be_domain *dom,
 		return 0; /* destroy_continue runs when it is over */
 	sd->reaper = sim_reaper_start(be->base, &sd->ns, SIM_GRACE_MS,
 				      SIM_GIVE_UP_MS, destroy_reaped, sd);
+	if (!sd->reaper) {
+		sd->op = OP_NONE;
+		*err = lt_strdupf("domain %s: out of memory", sd->ns.name);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- recreate ----------------------------------------------------------- */
+
+/*
+ * The old domain's processes are all gone: the new domain takes its
+ * namespace -- and so the PF, for the server, as Xen re-assigns a
+ * passed-through device -- under a new domid.
+ */
+static void recreate_reaped(void *arg, int err, const char *msg)
+{
+	struct sim_domain *sd = arg;
+	unsigned domid;
+
+	sd->reaper = NULL;
+	if (err) {
+		record_failure(sd, msg);
+		op_fail(sd);
+		return;
+	}
+	domid = sim_domid_alloc(sd->sim);
+	if (!domid) {
+		record_failure(sd, "no free domid");
+		op_fail(sd);
+		return;
+	}
+	if (sd->domid)
+		sim_domid_release(sd->sim, sd->domid);
+	log_info("domain %s: domid %u replaces %u", sd->ns.name, domid,
+		 sd->domid);
+	sd->domid = domid;
+	sd->dom->domid = domid;
+	sd->main_wstatus = 0;
+	op_finish(sd, 0, NULL);
+}
+
+int sim_domain_recreate(struct backend *be, struct be_domain *dom,
+			lt_done_fn done, void *arg, char **err)
+{
+	struct sim_domain *sd = dom->priv;
+
+	if (!sd) {
+		*err = lt_strdupf("domain %s: not created", dom->name);
+		return -1;
+	}
+	if (busy(sd, err))
+		return -1;
+	if (sd->main || sd->exit_reaper) {
+		*err = lt_strdupf("domain %s: still running", sd->ns.name);
+		return -1;
+	}
+	sd->op = OP_RECREATE;
+	sd->done = done;
+	sd->arg = arg;
+	/* Nothing may be left of the old domain; quick when nothing is. */
+	sd->reaper = sim_reaper_start(be->base, &sd->ns, SIM_GRACE_MS,
+				      SIM_GIVE_UP_MS, recreate_reaped, sd);
 	if (!sd->reaper) {
 		sd->op = OP_NONE;
 		*err = lt_strdupf("domain %s: out of memory", sd->ns.name);

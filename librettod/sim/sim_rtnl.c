@@ -7,11 +7,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if_arp.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,0 +1,445 @@
+/*
+ * Restarts by policy (docs/recovery.md): a domain that ended is started
+ * again -- a new domain, as Xen's on_crash=restart makes one -- when its
+ * policy (restart: always | on-failure | never) says so, at most `limit`
+ * times within `window_s` seconds; past that the daemon gives up, reports
+ * it, and releases what the domain held.
+ *
+ * A new network server is the recovery of issue 5: the apps keep their
+ * TCP connections, their agents reconnect their VIFs to it, and the
+ * downtime -- from the old server's end noticed to every VIF connected
+ * again -- is measured from the new server's server/apps/<domid>/vif-state
+ * nodes and reported as server-recovered.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "engine.h"
+#include "engine_internal.h"
+#include "ippool.h"
+#include "log.h"
+#include "op.h"
+#include "ports.h"
+#include "xs.h"
+#include "xs_layout.h"
+#include <libretto/protocol.h>
+#include <libretto/xs_paths.h>
+
+#define RESTART_RETRY_MS    50
+#define RECOVERY_TIMEOUT_MS 10000
+#define VIF_STATE_CONNECTED "4"
+#define PATH_LEN	    256
+
+/* The restarts within the policy's window, oldest first. */
+struct restart_log {
+	size_t n, cap;
+	struct timespec at[];
+};
+
+/* A new server's apps whose VIFs are not yet connected to it. */
+struct recovery {
+	struct deployment *dep;
+	struct timespec ended_at, server_at;
+	unsigned old_domid, new_domid;
+	struct event *timeout;
+	size_t napps, pending;
+	struct recovery_app {
+		struct recovery *r;
+		struct domain *d;
+		struct lt_xs_watch *watch;
+		double ms; /* < 0 while not connected */
+	} apps[];
+};
+
+static double ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e3 +
+	       (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+static struct json_object *ms_json(double ms)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.3f", ms);
+	return json_object_new_double_s(ms, buf);
+}
+
+const struct lt_restart_policy *restart_policy(const struct domain *d)
+{
+	const struct lt_deployment *spec = d->dep->spec;
+
+	/* The file in force: a redeploy may have changed only the policy. */
+	if (spec != NULL && d->be.is_server)
+		return &spec->server.restart;
+	for (size_t i = 0; spec != NULL && i < spec->napps; i++)
+		if (strcmp(spec->apps[i].name, d->be.name) == 0)
+			return &spec->apps[i].restart;
+	return &d->spec.restart;
+}
+
+/* Counts now in d's log, dropping what is older than the window; 0 when
+ * the limit is reached (nothing recorded then). */
+static int restart_log_add(struct domain *d, const struct lt_restart_policy *p,
+			   const struct timespec *now)
+{
+	struct restart_log *log = d->restarts;
+	size_t keep = 0;
+
+	for (size_t i = 0; log != NULL && i < log->n; i++)
+		if (ms_between(&log->at[i], now) < p->window_s * 1000.0)
+			log->at[keep++] = log->at[i];
+	if (log != NULL)
+		log->n = keep;
+	if (keep >= p->limit)
+		return 0;
+	if (log == NULL || log->n == log->cap) {
+		size_t cap = log ? log->cap * 2 : 8;
+		struct restart_log *nl =
+		    realloc(log, sizeof(*nl) + cap * sizeof(nl->at[0]));
+
+		if (nl == NULL)
+			return 0;
+		if (log == NULL)
+			nl->n = 0;
+		nl->cap = cap;
+		d->restarts = log = nl;
+	}
+	log->at[log->n++] = *now;
+	return 1;
+}
+
+void restart_forget(struct domain *d)
+{
+	free(d->restarts);
+	d->restarts = NULL;
+	if (d->restart_retry != NULL) {
+		event_free(d->restart_retry);
+		d->restart_retry = NULL;
+	}
+}
+
+/* --- the recovery of the apps' VIFs ------------------------------------- */
+
+void recovery_free(struct deployment *dep)
+{
+	struct recovery *r = dep->recovery;
+
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->napps; i++)
+		if (r->apps[i].watch != NULL)
+			lt_xs_unwatch(dep->engine->xs, r->apps[i].watch);
+	event_free(r->timeout);
+	free(r);
+	dep->recovery = NULL;
+}
+
+static void recovery_report(struct recovery *r, int complete)
+{
+	struct deployment *dep = r->dep;
+	struct json_object *data = json_object_new_object();
+	struct json_object *apps = json_object_new_object();
+	struct timespec now;
+	double downtime;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	downtime = ms_between(&r->ended_at, &now);
+	for (size_t i = 0; i < r->napps; i++)
+		json_object_object_add(
+		    apps, r->apps[i].d->be.name,
+		    r->apps[i].ms >= 0 ? ms_json(r->apps[i].ms) : NULL);
+	json_object_object_add(data, "deployment",
+			       json_object_new_string(dep->name));
+	json_object_object_add(data, "old_domid",
+			       json_object_new_int64(r->old_domid));
+	json_object_object_add(data, "domid",
+			       json_object_new_int64(r->new_domid));
+	json_object_object_add(data, "complete",
+			       json_object_new_boolean(complete));
+	json_object_object_add(
+	    data, "server_ms",
+	    ms_json(ms_between(&r->ended_at, &r->server_at)));
+	json_object_object_add(data, "downtime_ms", ms_json(downtime));
+	json_object_object_add(data, "apps", apps);
+	if (complete)
+		log_info("%s: network server recovered: forwarding again %.3f "
+			 "ms after the old one's end",
+			 dep->name, downtime);
+	else
+		log_warn("%s: network server restarted, but %zu app(s) did "
+			 "not reconnect within %d ms",
+			 dep->name, r->pending, RECOVERY_TIMEOUT_MS);
+	engine_emit(dep->engine, LT_EV_SERVER_RECOVERED, data);
+	recovery_free(dep);
+}
+
+static void recovery_vif_changed(void *arg, const char *path)
+{
+	struct recovery_app *a = arg;
+	struct recovery *r = a->r;
+	char node[PATH_LEN];
+	char *state;
+	struct timespec now;
+
+	(void)path;
+	if (a->ms >= 0)
+		return;
+	snprintf(node, sizeof(node),
+		 LT_XS_GUEST_FMT "/" LT_XS_SERVER_APPS
+				 "/%u/" LT_XS_APP_VIF_STATE,
+		 r->new_domid, a->d->domid);
+	state = lt_xs_read(r->dep->engine->xs, XBT_NULL, node);
+	if (state != NULL && strcmp(state, VIF_STATE_CONNECTED) == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		a->ms = ms_between(&r->ended_at, &now);
+		if (--r->pending == 0) {
+			free(state);
+			recovery_report(r, 1);
+			return;
+		}
+	}
+	free(state);
+}
+
+static void recovery_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	recovery_report(arg, 0);
+}
+
+/* The new server s runs: follow every app that has a VIF to it. */
+static void recovery_start(struct domain *s, unsigned old_domid)
+{
+	struct deployment *dep = s->dep;
+	struct recovery *r;
+	struct domain *d;
+	size_t n = 0;
+	struct timeval tv = {RECOVERY_TIMEOUT_MS / 1000, 0};
+	char node[PATH_LEN];
+
+	recovery_free(dep);
+	TAILQ_FOREACH(d, &dep->domains, entry)
+	n++;
+	r = calloc(1, sizeof(*r) + n * sizeof(r->apps[0]));
+	if (r == NULL)
+		return;
+	r->dep = dep;
+	r->ended_at = s->ended_at;
+	clock_gettime(CLOCK_MONOTONIC, &r->server_at);
+	r->old_domid = old_domid;
+	r->new_domid = s->domid;
+	dep->recovery = r;
+	r->timeout = evtimer_new(dep->engine->base, recovery_timeout, r);
+	TAILQ_FOREACH(d, &dep->domains, entry)
+	{
+		/* Direct apps have no VIF; the rest connect theirs, a
+		 * dynamic app on its VF too (idle until it switches back). */
+		if (d->be.is_server || !d->created || d->state == DOM_GONE ||
+		    d->spec.mode == LT_MODE_DIRECT)
+			continue;
+		r->apps[r->napps] =
+		    (struct recovery_app){.r = r, .d = d, .ms = -1};
+		r->napps++;
+		r->pending++;
+	}
+	if (r->pending == 0 || r->timeout == NULL) {
+		recovery_report(r, 1);
+		return;
+	}
+	evtimer_add(r->timeout, &tv);
+	for (size_t i = 0; i < r->napps; i++) {
+		struct recovery_app *a = &r->apps[i];
+
+		snprintf(node, sizeof(node),
+			 LT_XS_GUEST_FMT "/" LT_XS_SERVER_APPS
+					 "/%u/" LT_XS_APP_VIF_STATE,
+			 s->domid, a->d->domid);
+		/* Fires once at once: an app already connected counts. */
+		a->watch =
+		    lt_xs_watch(dep->engine->xs, node, recovery_vif_changed, a);
+	}
+}
+
+/* --- restarting ---------------------------------------------------------- */
+
+static void restart_finished(struct op *op)
+{
+	struct domain *d = op->steps[0].dom;
+	struct json_object *data;
+	struct timespec now;
+	unsigned old_domid = (unsigned)(uintptr_t)op->steps[0].net;
+
+	if (op->failed) {
+		log_warn("restart of %s/%s failed: %s", op->dep->name,
+			 d->be.name, op->err.message);
+		return; /* op-done says why; the domain stays failed */
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	d->nrestarts++;
+	data = domain_event_data(d);
+	json_object_object_add(data, "old_domid",
+			       json_object_new_int64(old_domid));
+	json_object_object_add(data, "restarts",
+			       json_object_new_int64(d->nrestarts));
+	json_object_object_add(data, "downtime_ms",
+			       ms_json(ms_between(&d->ended_at, &now)));
+	engine_emit(op->dep->engine, LT_EV_DOMAIN_RESTARTED, data);
+	if (d->be.is_server)
+		recovery_start(d, old_domid);
+}
+
+static void restart_start(struct domain *d);
+
+static void restart_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	restart_start(arg);
+}
+
+/* Starts the restart op, or waits while the deployment is busy. */
+static void restart_start(struct domain *d)
+{
+	struct deployment *dep = d->dep;
+	struct timeval tv = {0, RESTART_RETRY_MS * 1000};
+	struct op *op;
+
+	if (d->state != DOM_FAILED && d->state != DOM_EXITED)
+		return; /* destroyed or restarted meanwhile */
+	if (dep->op != NULL || dep->switching > 0) {
+		if (d->restart_retry == NULL)
+			d->restart_retry =
+			    evtimer_new(dep->engine->base, restart_retry, d);
+		if (d->restart_retry != NULL)
+			evtimer_add(d->restart_retry, &tv);
+		return;
+	}
+	op = op_new(dep, OP_RESTART);
+	/* The server keeps its PF across the restart (and so the time of
+	 * moving it); an app starts from a clean slate. */
+	if (op == NULL ||
+	    (d->be.is_server && dep->engine->backend->ops->domain_recreate
+		 ? op_add(op, STEP_RECREATE, d, NULL)
+		 : op_add(op, STEP_DESTROY, d, NULL) < 0 ||
+		       op_add(op, STEP_CREATE, d, NULL)) < 0 ||
+	    op_add(op, STEP_RUN, d, NULL) < 0) {
+		log_err("restart of %s/%s: out of memory", dep->name,
+			d->be.name);
+		if (op != NULL)
+			op_discard(op);
+		return;
+	}
+	/* The old domid rides in the first step's spare pointer, for the
+	 * event: the domain object takes the new one. */
+	op->steps[0].net = (const struct lt_network *)(uintptr_t)d->domid;
+	/* A dynamic app starts again behind the server, as at deploy. */
+	if (d->spec.mode == LT_MODE_DYNAMIC && d->vf >= 0) {
+		dep->vf_owner[d->vf][0] = '\0';
+		d->vf = -1;
+	}
+	d->on_vf = 0;
+	d->switch_seq = 0;
+	op->finish = restart_finished;
+	log_info("restarting %s/%s (domain %u)", dep->name, d->be.name,
+		 d->domid);
+	op_start(op);
+}
+
+/* The give-up's destroy is over: the domain stays listed as failed, with
+ * nothing held. */
+static void give_up_finished(struct op *op)
+{
+	struct domain *d = op->steps[0].dom;
+
+	if (d->pool_ip && d->pool != NULL)
+		lt_ippool_release(d->pool, d->be.name);
+	d->pool_ip = 0;
+	if (d->vf >= 0)
+		d->dep->vf_owner[d->vf][0] = '\0';
+	d->vf = -1;
+	if (d->ephemeral >= 0)
+		d->dep->ephemeral_owner[d->ephemeral][0] = '\0';
+	d->ephemeral = -1;
+	ports_free(d);
+	domain_set_state(d, DOM_FAILED);
+}
+
+static void give_up_start(struct domain *d);
+
+static void give_up_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	give_up_start(arg);
+}
+
+static void give_up_start(struct domain *d)
+{
+	struct deployment *dep = d->dep;
+	struct timeval tv = {0, RESTART_RETRY_MS * 1000};
+	struct op *op;
+
+	if (d->state != DOM_FAILED && d->state != DOM_EXITED)
+		return;
+	if (dep->op != NULL || dep->switching > 0) {
+		if (d->restart_retry == NULL)
+			d->restart_retry =
+			    evtimer_new(dep->engine->base, give_up_retry, d);
+		if (d->restart_retry != NULL)
+			evtimer_add(d->restart_retry, &tv);
+		return;
+	}
+	op = op_new(dep, OP_RESTART);
+	if (op == NULL || op_add(op, STEP_DESTROY, d, NULL) < 0) {
+		if (op != NULL)
+			op_discard(op);
+		return;
+	}
+	op->finish = give_up_finished;
+	op_start(op);
+}
+
+static void give_up(struct domain *d, const struct lt_restart_policy *p)
+{
+	struct json_object *data = domain_event_data(d);
+
+	d->gave_up = 1;
+	log_warn("%s/%s: %u restarts within %u s: giving up", d->dep->name,
+		 d->be.name, p->limit, p->window_s);
+	json_object_object_add(data, "restarts",
+			       json_object_new_int64(d->nrestarts));
+	json_object_object_add(data, "limit", json_object_new_int64(p->limit));
+	json_object_object_add(data, "window_s",
+			       json_object_new_int64(p->window_s));
+	engine_emit(d->dep->engine, LT_EV_DOMAIN_GAVE_UP, data);
+	/* Its address and ports go back: the domain is destroyed (it stays
+	 * listed, failed, until the deployment changes). */
+	give_up_start(d);
+}
+
+void restart_consider(struct domain *d)
+{
+	const struct lt_restart_policy *p = restart_policy(d);
+	struct timespec now;
+	int failed = !WIFEXITED(d->wstatus) || WEXITSTATUS(d->wstatus) != 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	d->ended_at = now;
+	if (d->dep->state == DEP_DESTROYING || d->gave_up)
+		return;
+	if (p->when == LT_RESTART_NEVER ||
+	    (p->when == LT_RESTART_ON_FAILURE && !failed))
+		return;
+	if (!restart_log_add(d, p, &now)) {
+		give_up(d, p);
+		return;
+	}
+	restart_start(d);
+}
