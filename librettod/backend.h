@@ -98,6 +98,20 @@ struct backend_ops {
 	 * destroys and creates. */
 	int (*domain_recreate)(struct backend *be, struct be_domain *dom,
 			       lt_done_fn done, void *arg, char **err);
+	/*
+	 * Adoption by a restarted daemon (docs/recovery.md). The deployment's
+	 * network (sim: the peer namespace) is there: 1; gone: 0; -1 err.
+	 * A domain, from what domain_describe said of it then: 1 with
+	 * *running when its program still runs (its end is reported as
+	 * domain_exited from now on), 1 with !*running when only its remains
+	 * are (a destroy removes them), 0 when nothing of it is left. NULL:
+	 * the backend cannot adopt.
+	 */
+	int (*deployment_adopt)(struct backend *be, struct be_deployment *dep,
+				char **err);
+	int (*domain_adopt)(struct backend *be, struct be_domain *dom,
+			    struct json_object *described, int *running,
+			    char **err);
 	/* Adds e.g. "namespace" and "pid" to a domain's status object. */
 	void (*domain_describe)(struct backend *be, struct be_domain *dom,
 				struct json_object *obj);

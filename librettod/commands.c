@@ -83,8 +83,8 @@ static int cmd_deploy(void *ctx, struct json_object *args,
 		lt_error_set_data(err, data);
 		return -1;
 	}
-	return engine_deploy(ctx, spec, dry && json_object_get_boolean(dry),
-			     result, err);
+	return engine_deploy(ctx, spec, json_object_get_string(content), file,
+			     dry && json_object_get_boolean(dry), result, err);
 }
 
 static int cmd_destroy(void *ctx, struct json_object *args,

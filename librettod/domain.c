@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mac.h"
 #include "op.h"
+#include "state.h"
 #include "xs.h"
 #include "xs_layout.h"
 #include <libretto/protocol.h>
@@ -55,6 +56,7 @@ void domain_set_state(struct domain *d, enum domain_state s)
 	if (d->state == s)
 		return;
 	d->state = s;
+	state_changed(d->dep->engine);
 	/* Internal steps of starting one domain look alike from outside. */
 	if (strcmp(from, state_names[s]) == 0)
 		return;

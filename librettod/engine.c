@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mac.h"
 #include "op.h"
+#include "state.h"
 #include "xs.h"
 #include "xs_layout.h"
 #include <libretto/protocol.h>
@@ -127,8 +128,20 @@ int engine_attach_xenstore(struct engine *e, char **err)
 			   err);
 	if (e->xs == NULL)
 		return -1;
-	warn_leftover_domains(e);
-	return xs_layout_daemon_write(e->xs, e->backend->ops->name, err);
+	if (xs_layout_daemon_write(e->xs, e->backend->ops->name, err) < 0)
+		return -1;
+	switch (engine_adopt(e, err)) {
+	case -1:
+		return -1;
+	case 0: /* no state file: whatever xenstore lists is not ours */
+		warn_leftover_domains(e);
+		break;
+	}
+	/* From now on the state file is ours to write; a file that could
+	 * not be trusted was refused above and is left as it is. */
+	e->state_ok = 1;
+	state_changed(e);
+	return 0;
 }
 
 void engine_set_control(struct engine *e, struct control *c)
@@ -142,6 +155,7 @@ void engine_free(struct engine *e)
 
 	if (e == NULL)
 		return;
+	state_close(e);
 	/* Domains keep running: forget them without stopping anything. */
 	while ((dep = TAILQ_FIRST(&e->deployments)) != NULL)
 		deployment_free(dep);

@@ -26,6 +26,7 @@ struct op;
 struct switch_op;
 struct restart_log;
 struct recovery;
+struct state_writer;
 
 enum domain_state {
 	DOM_DEFINED,  /* planned, nothing made yet */
@@ -109,6 +110,10 @@ struct deployment {
 	struct op *op;	    /* in flight, at most one */
 	unsigned switching; /* switches in flight (one per app at most) */
 	struct recovery *recovery; /* a new network server's apps (restart.c) */
+	/* The file in force as the client sent it, for the state file: a
+	 * restarted daemon loads it again (state.c, adopt.c). */
+	char *source_text, *source_file;
+	char *pending_text, *pending_file;
 };
 
 struct engine {
@@ -119,6 +124,8 @@ struct engine {
 	const struct daemon_config *cfg;
 	TAILQ_HEAD(, deployment) deployments;
 	unsigned next_op;
+	struct state_writer *state; /* state.c */
+	int state_ok;		    /* the state file may be written */
 };
 
 struct engine *engine_new(struct event_base *base, struct backend *backend,
@@ -137,7 +144,8 @@ struct deployment *engine_find(struct engine *e, const char *name);
 
 /* Starts deploying spec (ownership passes). Fills *result with the reply
  * (op id, changes). */
-int engine_deploy(struct engine *e, struct lt_deployment *spec, int dry_run,
+int engine_deploy(struct engine *e, struct lt_deployment *spec,
+		  const char *text, const char *file, int dry_run,
 		  struct json_object **result, struct lt_error *err);
 int engine_destroy(struct engine *e, const char *name,
 		   struct json_object **result, struct lt_error *err);
@@ -163,6 +171,13 @@ void restart_forget(struct domain *d);
 void recovery_free(struct deployment *dep);
 /* The policy in force for d. */
 const struct lt_restart_policy *restart_policy(const struct domain *d);
+
+/* adopt.c: takes back what the state file describes (0: no state file,
+ * 1: adopted; -1 with *err: the file cannot be trusted, start nothing). */
+int engine_adopt(struct engine *e, char **err);
+/* switch.c: a dynamic app adopted after a crash: complete or roll back a
+ * switch its xenstore nodes show half-done. */
+void switch_resolve(struct domain *d);
 
 /* The op id of d's switch in flight (d->sw != NULL). */
 unsigned switch_op_id(const struct domain *d);

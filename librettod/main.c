@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "log.h"
 #include "sd_notify.h"
+#include "state.h"
 #include "util.h"
 #include <libretto/protocol.h>
 #include <libretto/version.h>
@@ -218,6 +219,9 @@ static void daemon_stopped(void *arg)
 {
 	struct daemon *d = arg;
 
+	/* What runs on is written down for the next daemon to adopt. */
+	if (d->engine != NULL)
+		state_flush(d->engine);
 	event_base_loopexit(d->base, NULL);
 }
 

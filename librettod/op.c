@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "state.h"
 #include "xs_layout.h"
 #include <libretto/protocol.h>
 
@@ -351,6 +352,7 @@ static void op_end(struct op *op)
 	/* finish() may free the deployment; emit first. */
 	engine_emit(op->dep->engine, LT_EV_OP_DONE, data);
 	op->dep->op = NULL;
+	state_changed(op->dep->engine);
 	if (op->finish != NULL)
 		op->finish(op);
 	op_release(op);
@@ -402,5 +404,6 @@ void op_start(struct op *op)
 {
 	clock_gettime(CLOCK_MONOTONIC, &op->started);
 	op->dep->op = op;
+	state_changed(op->dep->engine);
 	op_schedule(op);
 }

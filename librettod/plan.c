@@ -68,6 +68,13 @@ static void deploy_finished(struct op *op)
 			dep->spec = dep->pending_spec;
 			dep->pending_spec = NULL;
 		}
+		if (dep->pending_text != NULL) {
+			free(dep->source_text);
+			free(dep->source_file);
+			dep->source_text = dep->pending_text;
+			dep->source_file = dep->pending_file;
+			dep->pending_text = dep->pending_file = NULL;
+		}
 		if (dep->pending_pool != NULL) {
 			lt_ippool_free(dep->pool);
 			dep->pool = dep->pending_pool;
@@ -79,6 +86,9 @@ static void deploy_finished(struct op *op)
 	}
 	lt_deployment_free(dep->pending_spec);
 	dep->pending_spec = NULL;
+	free(dep->pending_text);
+	free(dep->pending_file);
+	dep->pending_text = dep->pending_file = NULL;
 	lt_ippool_free(dep->pending_pool);
 	dep->pending_pool = NULL;
 	dep->be.net = &dep->spec->net;
@@ -164,7 +174,8 @@ static int deployment_busy(struct deployment *dep, struct lt_error *err)
 	return 0;
 }
 
-int engine_deploy(struct engine *e, struct lt_deployment *spec, int dry_run,
+int engine_deploy(struct engine *e, struct lt_deployment *spec,
+		  const char *text, const char *file, int dry_run,
 		  struct json_object **result, struct lt_error *err)
 {
 	struct deployment *dep = engine_find(e, spec->name);
@@ -288,6 +299,12 @@ reply:
 	if (op != NULL) {
 		json_object_object_add(*result, "op",
 				       json_object_new_int64(op->id));
+		/* The text in force once the op succeeds (a first deploy's,
+		 * at once: a failed one frees the deployment). */
+		free(dep->pending_text);
+		free(dep->pending_file);
+		dep->pending_text = strdup(text != NULL ? text : "");
+		dep->pending_file = strdup(file != NULL ? file : "<request>");
 		op->finish = deploy_finished;
 		op_start(op);
 	} else {

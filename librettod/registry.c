@@ -67,5 +67,9 @@ void deployment_free(struct deployment *dep)
 	lt_deployment_free(dep->pending_spec);
 	lt_ippool_free(dep->pool);
 	lt_ippool_free(dep->pending_pool);
+	free(dep->source_text);
+	free(dep->source_file);
+	free(dep->pending_text);
+	free(dep->pending_file);
 	free(dep);
 }

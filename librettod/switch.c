@@ -27,6 +27,7 @@
 #include "engine_internal.h"
 #include "log.h"
 #include "op.h"
+#include "state.h"
 #include "util.h"
 #include "xs.h"
 #include <libretto/protocol.h>
@@ -175,6 +176,22 @@ struct guest_request {
 	const char *target;
 	unsigned seq;
 };
+
+/* Past every seq written so far: the daemon's count may lag xenstore's
+ * after a crash, and an agent ignores a seq it has answered. */
+static unsigned next_seq(struct domain *d)
+{
+	char path[PATH_LEN];
+	char *v;
+	unsigned seq = d->switch_seq;
+
+	guest_path(d, LT_XS_SWITCH_SEQ, path);
+	v = lt_xs_read(d->dep->engine->xs, XBT_NULL, path);
+	if (v != NULL && strtoul(v, NULL, 10) > seq)
+		seq = (unsigned)strtoul(v, NULL, 10);
+	free(v);
+	return seq + 1;
+}
 
 static int guest_request_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 {
@@ -406,7 +423,7 @@ static int action_begin(struct switch_op *sw, enum sw_action a, int dir,
 	case ACT_GUEST: {
 		struct guest_request r = {
 		    d, dir > 0 ? LT_SWITCH_TO_DIRECT : LT_SWITCH_TO_SERVER,
-		    d->switch_seq + 1};
+		    next_seq(d)};
 
 		if (lt_xs_transact(e->xs, guest_request_body, &r) < 0) {
 			*why = lt_strdupf("xenstore: switch/: %s",
@@ -525,6 +542,7 @@ static void sw_finish(struct switch_op *sw)
 	d->dep->switching--;
 	if (!sw->failed)
 		d->on_vf = sw->dir > 0;
+	state_changed(d->dep->engine);
 	json_object_object_add(
 	    data, "path",
 	    json_object_new_string(d->on_vf ? LT_PATH_DIRECT : LT_PATH_SERVER));
@@ -609,6 +627,25 @@ static struct domain *find_app(struct engine *e, const char *dep_name,
 				     dep_name ? dep_name : "");
 	}
 	return found;
+}
+
+/* Arms sw and starts it on the loop; -1 (sw freed) out of memory. */
+static int sw_start(struct engine *e, struct domain *d, struct switch_op *sw)
+{
+	sw->tick = event_new(e->base, -1, 0, sw_tick, sw);
+	sw->timer = evtimer_new(e->base, sw_timeout, sw);
+	sw->times = json_object_new_array();
+	if (sw->tick == NULL || sw->timer == NULL || sw->times == NULL) {
+		sw_free(sw);
+		return -1;
+	}
+	sw->id = ++e->next_op;
+	clock_gettime(CLOCK_MONOTONIC, &sw->started);
+	d->sw = sw;
+	d->dep->switching++;
+	state_changed(e);
+	sw_schedule(sw);
+	return 0;
 }
 
 static const struct sw_step *find_step(const struct sw_step *steps,
@@ -744,17 +781,8 @@ int engine_switch(struct engine *e, const struct switch_request *req,
 				? FAULT_STALL
 				: FAULT_FAIL;
 	}
-	sw->tick = event_new(e->base, -1, 0, sw_tick, sw);
-	sw->timer = evtimer_new(e->base, sw_timeout, sw);
-	sw->times = json_object_new_array();
-	if (sw->tick == NULL || sw->timer == NULL || sw->times == NULL) {
-		sw_free(sw);
+	if (sw_start(e, d, sw) < 0)
 		goto nomem;
-	}
-	sw->id = ++e->next_op;
-	clock_gettime(CLOCK_MONOTONIC, &sw->started);
-	d->sw = sw;
-	d->dep->switching++;
 	reply(result, d, sw, req->to);
 	json_object_object_add(*result, "from",
 			       json_object_new_string(target_name(-dir)));
@@ -763,4 +791,124 @@ int engine_switch(struct engine *e, const struct switch_request *req,
 nomem:
 	lt_error_set(err, LT_ERR_INTERNAL, "out of memory");
 	return -1;
+}
+
+/* --- after a daemon restart ---------------------------------------------- */
+
+/* The VF the pool names d's, or -1 (xenstore is the truth after a crash). */
+static int pool_vf_of(struct domain *d)
+{
+	struct lt_xs *xs = d->dep->engine->xs;
+	char path[PATH_LEN];
+	char **ids;
+	int found = -1;
+
+	snprintf(path, sizeof(path), LT_XS_POOL_VF_FMT, d->dep->name);
+	ids = lt_xs_list(xs, XBT_NULL, path);
+	for (size_t i = 0; ids != NULL && ids[i] != NULL && found < 0; i++) {
+		char node[PATH_LEN];
+		char *owner;
+
+		snprintf(node, sizeof(node), "%.200s/%.40s", path, ids[i]);
+		owner = lt_xs_read(xs, XBT_NULL, node);
+		if (owner != NULL && strcmp(owner, d->be.name) == 0)
+			found = atoi(ids[i]);
+		free(owner);
+	}
+	free(ids);
+	return found;
+}
+
+static char *guest_read(struct domain *d, const char *leaf)
+{
+	char path[PATH_LEN];
+
+	guest_path(d, leaf, path);
+	return lt_xs_read(d->dep->engine->xs, XBT_NULL, path);
+}
+
+/*
+ * What the nodes say of a switch the crash interrupted, and what to do:
+ * when the step the guest acknowledges last is done, the switch is
+ * completed from the step after it; otherwise every step it may have
+ * begun is undone (each undo is safe whatever state it finds).
+ */
+void switch_resolve(struct domain *d)
+{
+	struct engine *e = d->dep->engine;
+	char *target = guest_read(d, LT_XS_SWITCH_TARGET);
+	char *state = guest_read(d, LT_XS_GUEST_STATE);
+	char node[PATH_LEN];
+	char *acked;
+	int vf = pool_vf_of(d), dir, from, rollback;
+	int on_direct = state != NULL && strcmp(state, LT_GUEST_DIRECT) == 0;
+	int on_ready = state != NULL && strcmp(state, LT_GUEST_READY) == 0;
+	struct switch_op *sw;
+
+	server_app_path(d, LT_XS_APP_ACKED, node);
+	acked = lt_xs_read(e->xs, XBT_NULL, node);
+	if (vf >= 0) {
+		snprintf(d->dep->vf_owner[vf], sizeof(d->dep->vf_owner[vf]),
+			 "%s", d->be.name);
+		d->vf = vf;
+	}
+	if (target != NULL && strcmp(target, LT_SWITCH_TO_DIRECT) == 0) {
+		dir = 1;
+		if (on_direct && acked != NULL && strcmp(acked, "0") == 0 &&
+		    vf >= 0)
+			from = SWITCH_STEPS_MAX, rollback = 0; /* done */
+		else if (on_direct && vf >= 0)
+			from = 4, rollback = 0; /* the server step is left */
+		else
+			from = 4, rollback = 1;
+	} else if (target != NULL && strcmp(target, LT_SWITCH_TO_SERVER) == 0) {
+		dir = -1;
+		if (on_ready && vf < 0)
+			from = SWITCH_STEPS_MAX, rollback = 0; /* done */
+		else if (on_ready)
+			from = 3, rollback = 0; /* detach, release, done */
+		else
+			from = 3, rollback = 1;
+	} else {
+		/* Never asked of the guest: only a VF claimed before. */
+		dir = 1;
+		from = vf >= 0 ? 3 : SWITCH_STEPS_MAX;
+		rollback = vf >= 0;
+	}
+	free(target);
+	free(state);
+	free(acked);
+	if (from == SWITCH_STEPS_MAX) {
+		d->on_vf = dir > 0 && vf >= 0;
+		log_info("switch of %s/%s: on %s after the restart, nothing in "
+			 "flight",
+			 d->dep->name, d->be.name,
+			 d->on_vf ? LT_PATH_DIRECT : LT_PATH_SERVER);
+		return;
+	}
+	sw = calloc(1, sizeof(*sw));
+	if (sw == NULL)
+		return;
+	sw->d = d;
+	sw->dir = dir;
+	sw->steps = dir > 0 ? to_direct_steps : to_server_steps;
+	sw->timeout_ms = SWITCH_STEP_TIMEOUT_MS;
+	sw->next = sw->begun = (size_t)from;
+	/* The path it left, until the switch says otherwise. */
+	d->on_vf = dir < 0;
+	if (rollback) {
+		sw->rolling_back = 1;
+		sw->failed = 1;
+		snprintf(sw->failed_step, sizeof(sw->failed_step), "%s",
+			 sw->steps[from - 1].name);
+		lt_error_set(&sw->err, LT_ERR_BACKEND,
+			     "interrupted by a restart of librettod: rolled "
+			     "back");
+	}
+	log_info("switch of %s/%s to %s was in flight: %s", d->dep->name,
+		 d->be.name, target_name(dir),
+		 rollback ? "rolling it back" : "completing it");
+	if (sw_start(e, d, sw) < 0)
+		log_err("switch of %s/%s: out of memory", d->dep->name,
+			d->be.name);
 }

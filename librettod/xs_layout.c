@@ -288,13 +288,10 @@ static void guest_state_changed(void *arg, const char *path)
 	engine_emit(e, LT_EV_GUEST_STATE, data);
 }
 
-int xs_layout_domain_write(struct lt_xs *xs, struct domain *d, char **err)
+static int domain_watch(struct lt_xs *xs, struct domain *d, char **err)
 {
-	struct domain_writer w = {.d = d, .what = "?"};
 	char path[PATH_LEN];
 
-	if (lt_xs_transact(xs, domain_write_body, &w) < 0)
-		return fail(err, w.what);
 	snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/" LT_XS_GUEST_STATE,
 		 d->domid);
 	d->guest_watch = lt_xs_watch(xs, path, guest_state_changed, d);
@@ -306,6 +303,29 @@ int xs_layout_domain_write(struct lt_xs *xs, struct domain *d, char **err)
 	    ports_watch(xs, d) < 0)
 		return fail(err, "watch guest/ports");
 	return 0;
+}
+
+int xs_layout_domain_write(struct lt_xs *xs, struct domain *d, char **err)
+{
+	struct domain_writer w = {.d = d, .what = "?"};
+
+	if (lt_xs_transact(xs, domain_write_body, &w) < 0)
+		return fail(err, w.what);
+	return domain_watch(xs, d, err);
+}
+
+static int adopt_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
+{
+	return ports_claim_declared(xs, t, arg);
+}
+
+int xs_layout_domain_adopt(struct lt_xs *xs, struct domain *d, char **err)
+{
+	/* Its declared claims are in the portmap already, under its domid:
+	 * claiming them again finds them its own. */
+	if (!d->be.is_server && lt_xs_transact(xs, adopt_body, d) < 0)
+		return fail(err, "portmap");
+	return domain_watch(xs, d, err);
 }
 
 void xs_layout_domain_unwatch(struct lt_xs *xs, struct domain *d)

@@ -24,6 +24,9 @@ int xs_layout_deployment_write(struct lt_xs *xs, struct deployment *dep,
 			       char **err);
 void xs_layout_deployment_remove(struct lt_xs *xs, struct deployment *dep);
 
+/* A domain adopted from an earlier daemon (adopt.c): its nodes are there;
+ * its port claims are taken back and its watches set. */
+int xs_layout_domain_adopt(struct lt_xs *xs, struct domain *d, char **err);
 /* The deployment's network server was (re)created: write, for every live
  * app, what datapath_write wrote at the app's own create (its net/backend,
  * the server's server/apps/<domid>/, the portmap mirror). */

@@ -142,6 +142,10 @@ int sim_domain_destroy(struct backend *be, struct be_domain *dom,
 		       lt_done_fn done, void *arg, char **err);
 int sim_domain_recreate(struct backend *be, struct be_domain *dom,
 			lt_done_fn done, void *arg, char **err);
+int sim_domain_adopt(struct backend *be, struct be_domain *dom,
+		     struct json_object *described, int *running, char **err);
+int sim_deployment_adopt(struct backend *be, struct be_deployment *dep,
+			 char **err);
 void sim_domain_describe(struct backend *be, struct be_domain *dom,
 			 struct json_object *obj);
 void sim_domain_release_all(struct sim_backend *sim);
@@ -170,5 +174,7 @@ void sim_vf_forget(struct sim_backend *sim, const char *deployment,
 /* 0 when all SIM_DOMID_LIMIT - 1 are in use. */
 unsigned sim_domid_alloc(struct sim_backend *sim);
 void sim_domid_release(struct sim_backend *sim, unsigned domid);
+/* Marks domid used (adoption); 0 when it is taken or out of range. */
+int sim_domid_claim(struct sim_backend *sim, unsigned domid);
 
 #endif

@@ -20,6 +20,18 @@ unsigned sim_domid_alloc(struct sim_backend *sim)
 	return 0;
 }
 
+int sim_domid_claim(struct sim_backend *sim, unsigned domid)
+{
+	if (!domid || domid >= SIM_DOMID_LIMIT ||
+	    (sim->domid_used[domid / 8] & (1U << (domid % 8))))
+		return 0;
+	sim->domid_used[domid / 8] |= (uint8_t)(1U << (domid % 8));
+	/* New domids come after the adopted ones, as Xen's would. */
+	if (domid >= sim->next_domid)
+		sim->next_domid = domid + 1 < SIM_DOMID_LIMIT ? domid + 1 : 1;
+	return 1;
+}
+
 void sim_domid_release(struct sim_backend *sim, unsigned domid)
 {
 	if (domid && domid < SIM_DOMID_LIMIT)
@@ -100,6 +112,8 @@ const struct backend_ops sim_backend_ops = {
     .domain_run = sim_domain_run,
     .domain_destroy = sim_domain_destroy,
     .domain_recreate = sim_domain_recreate,
+    .deployment_adopt = sim_deployment_adopt,
+    .domain_adopt = sim_domain_adopt,
     .domain_describe = sim_domain_describe,
     .vf_prepare = sim_vf_prepare,
     .vf_attach = sim_vf_attach,

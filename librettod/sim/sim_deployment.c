@@ -209,3 +209,18 @@ void sim_deployment_release_all(struct sim_backend *sim)
 	while (!LIST_EMPTY(&sim->deployments))
 		sim_deployment_free(LIST_FIRST(&sim->deployments));
 }
+
+int sim_deployment_adopt(struct backend *be, struct be_deployment *dep,
+			 char **err)
+{
+	struct sim_netns peer;
+
+	sim_deployment_peer(dep, &peer);
+	if (!sim_netns_exists(&peer))
+		return 0;
+	if (!sim_deployment_get(be->priv, dep)) {
+		*err = lt_strdupf("out of memory");
+		return -1;
+	}
+	return 1;
+}

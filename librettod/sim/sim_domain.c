@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -35,6 +36,10 @@ struct sim_domain {
 	pid_t main_pid;
 	int main_wstatus;
 	struct sim_reaper *exit_reaper; /* the rest, after main ended */
+	/* Adopted from an earlier daemon: main is not our child; its end
+	 * shows on its pidfd, its status is unknown. */
+	int adopted_pidfd;
+	struct event *adopted_ev;
 
 	enum sim_domain_op op;
 	lt_done_fn done;
@@ -65,8 +70,20 @@ static struct sim_domain *sim_domain_new(struct sim_backend *sim,
 }
 
 /* Handles only: the processes, if any, keep running. */
+static void adopted_forget(struct sim_domain *sd)
+{
+	if (sd->adopted_ev) {
+		event_free(sd->adopted_ev);
+		sd->adopted_ev = NULL;
+	}
+	if (sd->adopted_pidfd > 0)
+		close(sd->adopted_pidfd);
+	sd->adopted_pidfd = 0;
+}
+
 static void sim_domain_free(struct sim_domain *sd)
 {
+	adopted_forget(sd);
 	spawn_child_forget(sd->main);
 	sim_reaper_cancel(sd->exit_reaper);
 	sim_reaper_cancel(sd->reaper);
@@ -569,9 +586,10 @@ void sim_domain_describe(struct backend *be, struct be_domain *dom,
 	sim_netns_init(&ns, dom->deployment->name, dom->name);
 	json_object_object_add(obj, "namespace",
 			       json_object_new_string(ns.name));
-	json_object_object_add(
-	    obj, "pid",
-	    sd && sd->main ? json_object_new_int(sd->main_pid) : NULL);
+	json_object_object_add(obj, "pid",
+			       sd && (sd->main || sd->adopted_ev)
+				   ? json_object_new_int(sd->main_pid)
+				   : NULL);
 	if (sd)
 		json_object_object_add(obj, "log",
 				       json_object_new_string(sd->log_path));
@@ -581,4 +599,85 @@ void sim_domain_release_all(struct sim_backend *sim)
 {
 	while (!LIST_EMPTY(&sim->domains))
 		sim_domain_free(LIST_FIRST(&sim->domains));
+}
+
+/* --- adoption (docs/recovery.md) ------------------------------------------ */
+
+static void main_exited(void *arg, pid_t pid, int wstatus);
+
+static void adopted_exited(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_domain *sd = arg;
+
+	(void)fd;
+	(void)what;
+	adopted_forget(sd);
+	/* Not our child: no status. 255 says "ended, how unknown". */
+	main_exited(sd, sd->main_pid, 255 << 8);
+}
+
+/* pid is alive and runs in ns. */
+static int pid_in_ns(pid_t pid, const struct sim_netns *ns)
+{
+	char path[64];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	return stat(path, &a) == 0 && stat(ns->path, &b) == 0 &&
+	       a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+int sim_domain_adopt(struct backend *be, struct be_domain *dom,
+		     struct json_object *described, int *running, char **err)
+{
+	struct sim_backend *sim = be->priv;
+	struct sim_domain *sd;
+	struct json_object *v;
+	pid_t pid = 0;
+
+	*running = 0;
+	sd = dom->priv ? dom->priv : sim_domain_new(sim, dom);
+	if (!sd) {
+		*err = lt_strdupf("out of memory");
+		return -1;
+	}
+	if (!sim_netns_exists(&sd->ns)) {
+		sim_domain_free(sd);
+		return 0; /* gone with its namespace: nothing to adopt */
+	}
+	if (dom->domid && !sim_domid_claim(sim, dom->domid)) {
+		*err = lt_strdupf("domain %s: domid %u is taken", sd->ns.name,
+				  dom->domid);
+		return -1;
+	}
+	sd->domid = dom->domid;
+	if (described && json_object_object_get_ex(described, "pid", &v) &&
+	    json_object_is_type(v, json_type_int))
+		pid = (pid_t)json_object_get_int(v);
+	if (pid > 0 && pid_in_ns(pid, &sd->ns)) {
+		int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+		/* Checked again through the pidfd: the pid may have been
+		 * reused between the two looks. */
+		if (fd >= 0 && pid_in_ns(pid, &sd->ns)) {
+			sd->adopted_pidfd = fd;
+			sd->main_pid = pid;
+			sd->adopted_ev = event_new(be->base, fd, EV_READ,
+						   adopted_exited, sd);
+			if (sd->adopted_ev &&
+			    event_add(sd->adopted_ev, NULL) == 0) {
+				*running = 1;
+				log_info(
+				    "domain %s: adopted (domid %u, pid %d)",
+				    sd->ns.name, sd->domid, (int)pid);
+				return 1;
+			}
+			adopted_forget(sd);
+		} else if (fd >= 0) {
+			close(fd);
+		}
+	}
+	log_info("domain %s: adopted, not running (domid %u)", sd->ns.name,
+		 sd->domid);
+	return 1;
 }

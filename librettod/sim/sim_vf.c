@@ -18,6 +18,7 @@
  * another app deletes it first; a parked VF goes with its namespace.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,8 +116,15 @@ static int vf_prepare_work(struct vf_job *j)
 	}
 	if (sim_rtnl_enter(j->server.path, e, n) < 0)
 		return -1;
-	return sim_rtnl_macvlan_add(j->parked, j->nic, j->mac, SIM_MTU_VALUE,
-				    j->app.path, e, n);
+	if (sim_rtnl_macvlan_add(j->parked, j->nic, j->mac, SIM_MTU_VALUE,
+				 j->app.path, e, n) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	/* Made already (a prepare done again after a crash): take it. */
+	if (sim_rtnl_enter(j->app.path, e, n) < 0)
+		return -1;
+	return sim_rtnl_link_set_mac(j->parked, j->mac, SIM_MTU_VALUE, e, n);
 }
 
 /*
@@ -159,8 +167,12 @@ static void vf_work(void *arg)
 	case VF_PREPARE:
 		rc = vf_prepare_work(j);
 		break;
+	/* Each done already counts as done: a daemon that died half-way
+	 * through a switch completes it from where the nodes say it was. */
 	case VF_ATTACH:
 		rc = sim_rtnl_link_rename(j->parked, SIM_VF_NAME, e, n);
+		if (rc < 0 && errno == ENODEV && if_nametoindex(SIM_VF_NAME))
+			rc = 0;
 		break;
 	case VF_DETACH:
 		/* Renamed only while down; the agent has brought it down
@@ -168,6 +180,8 @@ static void vf_work(void *arg)
 		rc = sim_rtnl_link_down(SIM_VF_NAME, e, n);
 		if (rc == 0)
 			rc = sim_rtnl_link_rename(SIM_VF_NAME, j->parked, e, n);
+		else if (errno == ENODEV && if_nametoindex(j->parked))
+			rc = 0;
 		break;
 	case VF_RELEASE:
 	default:
