@@ -74,6 +74,8 @@ static void on_backend_failed(void *arg, const char *msg)
 	struct json_object *data = json_object_new_object();
 
 	log_err("backend %s failed: %s", e->backend->ops->name, msg);
+	free(e->backend_failure);
+	e->backend_failure = strdup(msg);
 	json_object_object_add(data, "backend",
 			       json_object_new_string(e->backend->ops->name));
 	json_object_object_add(data, "message", json_object_new_string(msg));
@@ -156,6 +158,7 @@ void engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	state_close(e);
+	free(e->backend_failure);
 	/* Domains keep running: forget them without stopping anything. */
 	while ((dep = TAILQ_FIRST(&e->deployments)) != NULL)
 		deployment_free(dep);
@@ -224,4 +227,15 @@ void engine_shutdown(struct engine *e, int destroy, void (*done)(void *),
 		}
 	}
 	evtimer_add(w->timer, &now);
+}
+
+int engine_backend_usable(struct engine *e, struct lt_error *err)
+{
+	if (e->backend_failure == NULL)
+		return 1;
+	lt_error_set(err, LT_ERR_BACKEND,
+		     "the %s backend failed: %s; nothing can change until "
+		     "librettod is restarted",
+		     e->backend->ops->name, e->backend_failure);
+	return 0;
 }

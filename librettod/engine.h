@@ -126,6 +126,7 @@ struct engine {
 	unsigned next_op;
 	struct state_writer *state; /* state.c */
 	int state_ok;		    /* the state file may be written */
+	char *backend_failure;	    /* why the backend is unusable, or NULL */
 };
 
 struct engine *engine_new(struct event_base *base, struct backend *backend,
@@ -184,6 +185,10 @@ unsigned switch_op_id(const struct domain *d);
 
 int engine_status(struct engine *e, const char *dep, const char *dom,
 		  struct json_object **result, struct lt_error *err);
+
+/* 0 with err set when the backend failed (sim: xenstored died): nothing
+ * that changes things can run. */
+int engine_backend_usable(struct engine *e, struct lt_error *err);
 
 /* Emits an event to control subscribers (data owned). */
 void engine_emit(struct engine *e, const char *event, struct json_object *data);

@@ -183,7 +183,8 @@ int engine_deploy(struct engine *e, struct lt_deployment *spec,
 	struct op *op = NULL;
 	int is_new = dep == NULL, changed = 0;
 
-	if (dep != NULL && deployment_busy(dep, err))
+	if (!engine_backend_usable(e, err) ||
+	    (dep != NULL && deployment_busy(dep, err)))
 		goto fail;
 	if (is_new) {
 		change_add(changes, "server", "start");
@@ -352,7 +353,7 @@ int engine_destroy(struct engine *e, const char *name,
 		lt_error_set(err, LT_ERR_NOT_FOUND, "no deployment '%s'", name);
 		return -1;
 	}
-	if (deployment_busy(dep, err))
+	if (!engine_backend_usable(e, err) || deployment_busy(dep, err))
 		return -1;
 	op = op_new(dep, OP_DESTROY);
 	if (op == NULL || plan_stop_all(op, dep, NULL, NULL) < 0 ||

@@ -206,6 +206,9 @@ static struct json_object *backend_json(struct engine *e)
 	json_object_object_add(o, "name",
 			       json_object_new_string(e->backend->ops->name));
 	e->backend->ops->describe(e->backend, o);
+	if (e->backend_failure != NULL)
+		json_object_object_add(
+		    o, "failed", json_object_new_string(e->backend_failure));
 	return o;
 }
 

@@ -750,7 +750,8 @@ int engine_switch(struct engine *e, const struct switch_request *req,
 		lt_error_set_field(err, "args.to");
 		return -1;
 	}
-	if ((d = find_app(e, req->deployment, req->domain, err)) == NULL)
+	if (!engine_backend_usable(e, err) ||
+	    (d = find_app(e, req->deployment, req->domain, err)) == NULL)
 		return -1;
 	if (refuse(d, dir, err) < 0)
 		return -1;

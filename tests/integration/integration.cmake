@@ -2,7 +2,8 @@
 # namespaces, nginx, redis and memcached. Root only (they skip otherwise).
 foreach(t deploy_status exit_event protocol_errors destroy_clean redeploy
           invalid_deploy deploy_rollback cli restart_leftover ports datapath
-          switch switch_rollback switch_refused restart_policy daemon_crash)
+          switch switch_rollback switch_refused restart_policy daemon_crash
+          xenstored_crash)
   add_test(NAME it_${t}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh
                    ${CMAKE_BINARY_DIR}/bin)
