@@ -5,7 +5,8 @@
  * VIF for dynamic and server apps, the VF for direct ones), starts the
  * app, reports the guest's state in xenstore (guest/state: booting,
  * ready, error), claims the app's listening ports in guest/ports, moves a
- * dynamic app between tap0 and a VF when librettod asks (switch/), publishes
+ * dynamic app between tap0 and a VF when librettod asks (switch/), follows
+ * the VIF's backend to a new network server (net/backend), publishes
  * the links' counters, and ends as the app ends, with the same status, so
  * the domain dies with its app as a Xen domain would.
  *
@@ -95,6 +96,14 @@ static int setup_vif_path(struct agent *a)
 			  strerror(-r));
 		return -1;
 	}
+	/* The backend may be replaced by a new domain (docs/datapath.md, "A
+	 * new network server"): without the watch we would not follow. */
+	r = backend_init(&a->gx);
+	if (r < 0) {
+		agent_log("cannot watch %s/%s: %s\n", a->gx.base,
+			  LT_XS_NET_BACKEND, strerror(-r));
+		return -1;
+	}
 	if (bridge_init(&a->bridge, a->tap, &a->vif) < 0)
 		return -1;
 	/* Publishing does not wait for the backend: it may be restarting,
@@ -150,6 +159,8 @@ static void on_watches(struct agent *a)
 	while ((w = xs_check_watch(a->gx.h)) != NULL) {
 		if (strcmp(w[XS_WATCH_TOKEN], "vif") == 0)
 			vif_backend_changed(&a->vif);
+		else if (strcmp(w[XS_WATCH_TOKEN], AGENT_BACKEND_TOKEN) == 0)
+			backend_changed(&a->gx, &a->vif);
 		else if (strcmp(w[XS_WATCH_TOKEN], AGENT_SWITCH_TOKEN) == 0)
 			on_switch(a);
 		free(w);
@@ -167,6 +178,8 @@ static void on_timer(struct agent *a)
 		publish_counters(a);
 	if (a->net.kind != AGENT_NET_VIF)
 		return;
+	/* A report xenstore refused, again. */
+	backend_report(&a->gx, &a->vif, a->bridge.outage_drops);
 	/* Watches cover every state change; this covers what they cannot:
 	 * a start that failed for want of resources, and a Connected seen
 	 * before the backend's rx was visible. */
@@ -207,7 +220,10 @@ static int run(struct agent *a)
 		p[n++] =
 		    (struct pollfd){.fd = xs_fileno(a->gx.h), .events = POLLIN};
 		p[n++] = (struct pollfd){.fd = a->tfd, .events = POLLIN};
-		if (a->vif.phase == VIF_UP && !a->bridge.tx_blocked) {
+		/* Connected: while the tx ring has room.  Not connected: only
+		 * to drop what the app sends, after a loss (vif_dropping). */
+		if ((a->vif.phase == VIF_UP && !a->bridge.tx_blocked) ||
+		    vif_dropping(&a->vif)) {
 			ip_tap = n;
 			p[n++] =
 			    (struct pollfd){.fd = a->tap, .events = POLLIN};
@@ -240,8 +256,11 @@ static int run(struct agent *a)
 				bridge_chan_event(&a->bridge);
 			if (ip_tap >= 0 && (p[ip_tap].revents & POLLIN))
 				bridge_tap_readable(&a->bridge);
-			if (a->vif.phase != before)
+			if (a->vif.phase != before) {
 				bridge_reset(&a->bridge);
+				backend_report(&a->gx, &a->vif,
+					       a->bridge.outage_drops);
+			}
 		}
 	}
 }
@@ -327,11 +346,12 @@ int main(int argc, char **argv)
 	if (a.net.kind == AGENT_NET_VIF)
 		agent_log("app ended; VIF: %u connection(s), %llu frames to "
 			  "the app, %llu from it, %llu malformed, %llu TAP "
-			  "errors\n",
+			  "errors, %llu dropped without a backend\n",
 			  a.vif.connects, (unsigned long long)a.bridge.to_tap,
 			  (unsigned long long)a.bridge.from_tap,
 			  (unsigned long long)a.bridge.malformed,
-			  (unsigned long long)a.bridge.tap_errors);
+			  (unsigned long long)a.bridge.tap_errors,
+			  (unsigned long long)a.bridge.outage_drops);
 	vif_stop(&a.vif);
 	/* The app's sockets are gone with it. */
 	memset(&a.foreign, 0, sizeof(a.foreign));

@@ -8,6 +8,7 @@
  *   netcfg.c     links, addresses, routes, sysctls of the namespace
  *   tap.c        the TAP device the app's TCP/IP talks to
  *   vif.c        the VIF frontend: share, channel, handshake
+ *   backend.c    following net/backend to a new server; outage reports
  *   bridge.c     frames between the TAP and the VIF rings
  *   ports.c      listening sockets -> guest/ports claims
  *   vf.c         direct apps: the VF
@@ -67,6 +68,8 @@ int conf_parse_mac(const char *s, uint8_t mac[6]);
 int conf_parse_prefix(const char *s, unsigned *prefix);
 int conf_parse_ephemeral(const char *s, unsigned *lo, unsigned *hi);
 int conf_parse_domid(const char *s, unsigned *domid);
+/* A net/backend value: a domid that is not self.  0 or -1. */
+int conf_parse_backend(const char *s, unsigned self, unsigned *domid);
 
 /* ---- netcfg.c -------------------------------------------------------- */
 
@@ -116,7 +119,8 @@ enum vif_phase {
 
 struct vif {
 	struct guest_xs *gx;
-	unsigned backend;
+	unsigned backend;  /* valid while have_backend */
+	bool have_backend; /* net/backend names a domain */
 	enum vif_phase phase;
 	struct plat_shared *share;
 	struct plat_chan *chan;
@@ -124,6 +128,16 @@ struct vif {
 	char state_path[128]; /* the backend's server/apps/<self>/vif-state */
 	unsigned connects;    /* times we reached VIF_UP, for the log */
 	bool kick;	      /* the bridge should look at rx now */
+	/* Outages: lost_ns is when the last connection ended (monotonic),
+	 * 0 while connected or never yet; on Connected again it becomes
+	 * outage_ns, reconnects counts, and report asks backend.c to tell. */
+	uint64_t lost_ns, outage_ns;
+	unsigned reconnects;
+	bool report;
+	/* When net/backend last named a new domain, and from then to
+	 * Connected (0: named before the loss, or never): the part of an
+	 * outage after librettod named the new server, for the log. */
+	uint64_t named_ns, named_to_up_ns;
 };
 
 /* Watches the backend's vif-state (token "vif"). 0 or -errno. */
@@ -135,10 +149,32 @@ void vif_backend_changed(struct vif *v);
 /* Drops the connection (withdraw, free) and starts over from allocation:
  * for a backend that left or a ring it broke. */
 void vif_restart(struct vif *v, const char *why);
+/* Moves the VIF to backend (have) or to none (!have): the connection with
+ * the old one is dropped at once and the handshake done with the new
+ * one.  The same backend again does nothing. */
+void vif_set_backend(struct vif *v, bool have, unsigned backend);
+/* True while what the app sends is to be dropped rather than queued: no
+ * connection after one was lost, or no backend at all. */
+bool vif_dropping(const struct vif *v);
 /* Withdraws and frees for good. */
 void vif_stop(struct vif *v);
 /* The channel's fd, or -1. */
 int vif_chan_fd(const struct vif *v);
+
+/* ---- backend.c ------------------------------------------------------- */
+
+/* The token of the watch on net/backend. */
+#define AGENT_BACKEND_TOKEN "backend"
+
+/* Watches net/backend (AGENT_BACKEND_TOKEN) and publishes the reconnect
+ * counter at 0.  0 or -errno. */
+int backend_init(struct guest_xs *gx);
+/* A watch event: re-reads net/backend and moves the VIF to the domain it
+ * names, or to none if it is gone or unusable. */
+void backend_changed(struct guest_xs *gx, struct vif *v);
+/* Logs and publishes an ended outage (v->report), with the frames the app
+ * lost meanwhile; report stays set if xenstore refused, for a retry. */
+void backend_report(struct guest_xs *gx, struct vif *v, uint64_t drops);
 
 /* ---- bridge.c -------------------------------------------------------- */
 
@@ -148,10 +184,12 @@ struct bridge {
 	bool tx_blocked; /* tx ring full: wait for the backend's notify */
 	bool rx_more;	 /* rx has frames left after a batch: poll at once */
 	uint64_t to_tap, from_tap, malformed, tap_errors;
+	uint64_t outage_drops; /* sent by the app with no connection */
 };
 
 int bridge_init(struct bridge *b, int tap, struct vif *v);
-/* TAP readable: frames into the tx ring. */
+/* TAP readable: frames into the tx ring, or dropped while
+ * vif_dropping(). */
 void bridge_tap_readable(struct bridge *b);
 /* A notification (or a batch left over): rx frames to the TAP, and the tx
  * side unblocked. */

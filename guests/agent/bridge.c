@@ -102,10 +102,31 @@ static bool tap_pass(struct bridge *b)
 	return want;
 }
 
+/* No connection after a loss: reads a batch off the TAP and drops it
+ * (vif_dropping says why).  One static sink: frames are read whole, so
+ * each read takes exactly one. */
+static void tap_drop(struct bridge *b)
+{
+	static uint8_t sink[VIF_FRAME_MAX];
+
+	for (int i = 0; i < BATCH; i++) {
+		if (read(b->tap, sink, sizeof(sink)) < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				b->tap_errors++;
+			return;
+		}
+		b->outage_drops++;
+	}
+}
+
 void bridge_tap_readable(struct bridge *b)
 {
 	struct vif *v = b->vif;
 
+	if (vif_dropping(v)) {
+		tap_drop(b);
+		return;
+	}
 	if (v->phase != VIF_UP)
 		return;
 	if (tap_pass(b) && v->phase == VIF_UP)

@@ -98,6 +98,17 @@ int conf_parse_domid(const char *s, unsigned *domid)
 	return parse_uint(s, 0x7fef, domid);
 }
 
+int conf_parse_backend(const char *s, unsigned self, unsigned *domid)
+{
+	unsigned d;
+
+	/* Our own domid would be a VIF to ourselves. */
+	if (conf_parse_domid(s, &d) < 0 || d == self)
+		return -1;
+	*domid = d;
+	return 0;
+}
+
 /* The address nodes every networked mode needs. */
 static int read_addr(struct guest_xs *gx, struct agent_net *net)
 {
@@ -173,8 +184,7 @@ int conf_read(struct guest_xs *gx, struct agent_net *net)
 			  net->mode, gx->base, LT_XS_NET_BACKEND);
 		return 0;
 	}
-	if (conf_parse_domid(v, &net->backend) < 0 ||
-	    net->backend == gx->domid) {
+	if (conf_parse_backend(v, gx->domid, &net->backend) < 0) {
 		agent_log("%s/%s is not a backend domid: '%s'\n", gx->base,
 			  LT_XS_NET_BACKEND, v);
 		return -1;

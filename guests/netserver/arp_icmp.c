@@ -55,6 +55,29 @@ size_t arp_reply(const uint8_t *eth, size_t len, uint32_t ip,
 	return ETH_MIN_FRAME;
 }
 
+size_t arp_announce(uint32_t ip, const uint8_t mac[6], uint8_t *out, size_t cap)
+{
+	static const uint8_t hdr[8] = {0, 1, 8, 0, 6, 4, 0, 1};
+
+	if (cap < ETH_MIN_FRAME)
+		return 0;
+	memset(out, 0, ETH_MIN_FRAME);
+	memset(out, 0xff, 6); /* broadcast: everyone who knows ip */
+	memcpy(out + 6, mac, 6);
+	out[12] = 0x08;
+	out[13] = 0x06;
+	uint8_t *r = out + 14;
+	/* A request (RFC 5227's announcement: sender and target address
+	 * both ip, target hardware address zero): Linux updates an entry it
+	 * has for ip from a request whatever arp_accept says, and a
+	 * FAILED one becomes usable again. */
+	memcpy(r, hdr, sizeof(hdr));
+	memcpy(r + 8, mac, 6);
+	memcpy(r + 14, &ip, 4);
+	memcpy(r + 24, &ip, 4);
+	return ETH_MIN_FRAME;
+}
+
 size_t icmp_echo_reply(const uint8_t *eth, size_t len, uint32_t ip,
 		       const uint8_t mac[6], uint8_t *out, size_t cap)
 {

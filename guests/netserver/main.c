@@ -491,6 +491,38 @@ static bool drain_watches(struct ns *s)
 	return relevant;
 }
 
+/*
+ * Says on the wire where the server IP is.  A new server domain (after a
+ * crash: docs/datapath.md, "A new network server") comes up with the same
+ * MAC on the same PF, but a peer that tried to reach the IP while there
+ * was no server may hold a FAILED entry and wait seconds before asking
+ * again; the announcement makes it usable at once.  At start only; a
+ * lost one costs the peer one ARP round trip later, answered by
+ * self_reply.
+ */
+static void announce(struct ns *s)
+{
+	uint8_t *out = s->reply + VIF_VNET_HDR_LEN;
+	size_t n;
+	int r;
+
+	if (s->fw.server_ip == 0)
+		return;
+	n = arp_announce(s->fw.server_ip, s->fw.server_mac, out,
+			 sizeof(s->reply) - VIF_VNET_HDR_LEN);
+	if (n == 0)
+		return;
+	memset(s->reply, 0, VIF_VNET_HDR_LEN);
+	r = pf_send(&s->pf, s->reply, n + VIF_VNET_HDR_LEN);
+	if (r < 0) {
+		fprintf(stderr, "libretto-netserver: gratuitous ARP: %s\n",
+			strerror(-r));
+		return;
+	}
+	s->pfst.tx_packets++;
+	s->pfst.tx_bytes += n;
+}
+
 static int add_watches(struct ns *s)
 {
 	char path[192];
@@ -648,6 +680,7 @@ int main(void)
 		return 1;
 	}
 	refresh(&s);
+	announce(&s);
 	guest_xs_write(&s.gx, LT_XS_SERVER_STATE, LT_SERVER_RUNNING);
 	guest_xs_write(&s.gx, LT_XS_GUEST_STATE, LT_GUEST_READY);
 

@@ -186,6 +186,10 @@ size_t arp_reply(const uint8_t *eth, size_t len, uint32_t ip,
 size_t icmp_echo_reply(const uint8_t *eth, size_t len, uint32_t ip,
 		       const uint8_t mac[6], uint8_t *out, size_t cap);
 uint16_t inet_csum(const void *p, size_t len);
+/* A gratuitous ARP (an announcement of ip at mac, broadcast) into out;
+ * its length, or 0 if cap is too small. */
+size_t arp_announce(uint32_t ip, const uint8_t mac[6], uint8_t *out,
+		    size_t cap);
 
 /* ---- the PF ---- */
 

@@ -51,8 +51,14 @@
  * app has one. */
 #define LT_XS_GUEST_VF_STATS  "guest/vf-stats"
 #define LT_XS_GUEST_VIF_STATS "guest/vif-stats"
-#define LT_XS_SERVER_STATE    "server/state"
-#define LT_XS_SERVER_APPS     "server/apps"
+/* The agent's VIF across new network servers (docs/datapath.md, "A new
+ * network server"): how many reconnects, the last outage in ms, the frames
+ * the app sent while there was no connection. */
+#define LT_XS_GUEST_VIF_RECONNECTS   "guest/vif-reconnects"
+#define LT_XS_GUEST_VIF_RECONNECT_MS "guest/vif-reconnect-ms"
+#define LT_XS_GUEST_VIF_OUTAGE_DROPS "guest/vif-outage-drops"
+#define LT_XS_SERVER_STATE	     "server/state"
+#define LT_XS_SERVER_APPS	     "server/apps"
 
 /* The data path (docs/datapath.md). */
 #define LT_XS_NET_BACKEND   "net/backend"   /* the server's domid */

@@ -33,3 +33,13 @@ add_test(NAME agent_switch
                  /usr/lib/xen-4.17/bin/xenstored)
 set_tests_properties(agent_switch PROPERTIES TIMEOUT 120
                      SKIP_RETURN_CODE 77 LABELS integration)
+
+# A new network server (a new domid) after the old one is killed, ten
+# times: the agents follow net/backend, TCP streams through the shared IP
+# and to a dynamic app survive intact; reconnect times reported.
+add_test(NAME agent_recovery
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/agent_recovery.sh
+                 ${CMAKE_BINARY_DIR}/libexec/libretto
+                 /usr/lib/xen-4.17/bin/xenstored)
+set_tests_properties(agent_recovery PROPERTIES TIMEOUT 120
+                     SKIP_RETURN_CODE 77 LABELS integration)

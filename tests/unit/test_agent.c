@@ -58,6 +58,12 @@ static void test_conf(void)
 	CHECK(conf_parse_domid("32752", &a) < 0); /* DOMID_FIRST_RESERVED */
 	CHECK(conf_parse_domid("+1", &a) < 0);
 	CHECK(conf_parse_domid("", &a) < 0);
+	/* net/backend: a domid, never our own */
+	CHECK(conf_parse_backend("12", 5, &a) == 0 && a == 12);
+	CHECK(conf_parse_backend("0", 5, &a) == 0 && a == 0);
+	CHECK(conf_parse_backend("5", 5, &a) < 0);
+	CHECK(conf_parse_backend("12 ", 5, &a) < 0);
+	CHECK(conf_parse_backend("", 5, &a) < 0);
 }
 
 static void test_port_range(void)

@@ -302,6 +302,15 @@ static void test_replies(void)
 			sizeof(out)) == 0);
 	CHECK(arp_reply(f, 41, sip, SMAC, out, sizeof(out)) == 0);
 
+	/* the announcement at start: a broadcast request, sender = target */
+	n = arp_announce(sip, SMAC, out, sizeof(out));
+	CHECK(n == 60);
+	CHECK(memcmp(out, BCAST, 6) == 0 && memcmp(out + 6, SMAC, 6) == 0);
+	CHECK(out[12] == 0x08 && out[13] == 0x06 && out[21] == 1);
+	CHECK(memcmp(out + 22, SMAC, 6) == 0 && memcmp(out + 28, &sip, 4) == 0);
+	CHECK(memcmp(out + 38, &sip, 4) == 0);
+	CHECK(arp_announce(sip, SMAC, out, 59) == 0);
+
 	/* ICMP echo: with a payload, checksums valid */
 	n = ipv4_frame(f, SMAC, "10.0.0.2", 1, 0, 0);
 	f[17] = 28 + 8; /* 8 bytes of payload */
