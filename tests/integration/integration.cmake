@@ -3,7 +3,7 @@
 foreach(t deploy_status exit_event protocol_errors destroy_clean redeploy
           invalid_deploy deploy_rollback cli restart_leftover ports datapath
           switch switch_rollback switch_refused restart_policy daemon_crash
-          xenstored_crash)
+          xenstored_crash server_recovery)
   add_test(NAME it_${t}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh
                    ${CMAKE_BINARY_DIR}/bin)
@@ -12,3 +12,4 @@ foreach(t deploy_status exit_event protocol_errors destroy_clean redeploy
 endforeach()
 # 100 round trips with their checks: about 90 s plain, more under ASan.
 set_tests_properties(it_switch PROPERTIES TIMEOUT 400)
+set_tests_properties(it_server_recovery PROPERTIES TIMEOUT 400)

@@ -5,14 +5,15 @@
  * to end, no reconnect), how many requests failed, and the longest time
  * without a reply: the gap a client saw.
  *
- *   redis_probe HOST PORT [--reconnect] [--interval-ms N]
+ *   redis_probe HOST PORT [--reconnect] [--interval-ms N] [--progress FILE]
  *
  * Runs until SIGTERM or SIGINT, then prints one JSON line:
  *   {"requests":N,"errors":N,"reconnects":N,"first_local_port":P,
  *    "local_port":P,"max_gap_ms":G,"last_error":"..."}
  * Without --reconnect the first error ends the run (exit 1); with it, the
  * probe connects again and counts a lost connection.  A reply slower than
- * 5 s is an error.
+ * 5 s is an error.  --progress FILE: the count of replies, rewritten
+ * every 100 ms, so that a caller can see the stream move.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -122,6 +123,8 @@ int main(int argc, char **argv)
 	struct probe p = {.fd = -1};
 	struct sigaction sa = {.sa_handler = on_signal};
 	int reconnect = 0, interval_ms = 0;
+	const char *progress = NULL;
+	double last_progress = 0;
 
 	if (argc < 3 || inet_pton(AF_INET, argv[1], &p.addr.sin_addr) != 1) {
 		fprintf(stderr, "usage: redis_probe IPV4 PORT [--reconnect] "
@@ -135,6 +138,8 @@ int main(int argc, char **argv)
 			reconnect = 1;
 		else if (strcmp(argv[i], "--interval-ms") == 0 && i + 1 < argc)
 			interval_ms = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--progress") == 0 && i + 1 < argc)
+			progress = argv[++i];
 		else {
 			fprintf(stderr, "redis_probe: unknown option %s\n",
 				argv[i]);
@@ -166,6 +171,15 @@ int main(int argc, char **argv)
 			while (!stop && probe_connect(&p) < 0)
 				usleep(10000);
 			p.reconnects++;
+		}
+		if (progress != NULL && now_ms() - last_progress >= 100) {
+			FILE *f = fopen(progress, "w");
+
+			if (f != NULL) {
+				fprintf(f, "%llu\n", p.requests);
+				fclose(f);
+			}
+			last_progress = now_ms();
 		}
 		if (interval_ms > 0)
 			usleep((useconds_t)interval_ms * 1000);
