@@ -33,6 +33,8 @@ p2=$!
 IT_BG_PIDS+=($p1 $p2)
 it_check "both clients connected" it_wait_for 5 bash -c "grep -q connected $IT_TMP/shared.err && grep -q connected $IT_TMP/cache.err"
 fds0=$(ls /proc/$IT_DAEMON_PID/fd | wc -l)
+links() { for ns in $(ip netns list | awk '{print $1}' | grep "^lt-$IT_DEP-"); do ip -n "$ns" -o link; done | awk -F': ' '{print $2}' | sort; }
+links0=$(links)
 shm0=$(ls /dev/shm | wc -l)
 
 moved() { # moved NAME COUNT: the stream's count went past COUNT
@@ -76,6 +78,7 @@ it_check "xenstore holds only the live domains" bash -c "
   [ \"\$want\" = \"\$(XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-list /local/domain | sort)\" ]"
 it_check "the daemon's descriptors did not grow ($fds0 -> $(ls /proc/$IT_DAEMON_PID/fd | wc -l))" \
   [ "$(ls /proc/$IT_DAEMON_PID/fd | wc -l)" -le $((fds0 + 2)) ]
+it_check "the same links in every namespace" [ "$(links)" = "$links0" ]
 it_check "no shared-memory segment left behind" [ "$(ls /dev/shm | wc -l)" -le "$shm0" ]
 it_check "namespaces: the deployment's own only" bash -c \
   "[ \$(ip netns list | grep -c '^lt-$IT_DEP-') -eq 4 ]"

@@ -67,4 +67,21 @@ it_check "cache is on the server path, no VF held" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP cache | jq -e '.path == \"server\" and .vf == null and .switching == null' >/dev/null"
 it_check "an app already on the path is left alone" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK switch cache --to server | grep -q 'already on server, nothing to do'"
+
+# The address pool: two dynamic apps and one address is a clear error
+# that starts nothing -- found by the loader, with the app's position.
+small=$(it_deployment "  - name: one
+    mode: dynamic
+    command: [sleep, '1000']
+  - name: two
+    mode: dynamic
+    command: [sleep, '1000']")
+sed -i "s/^name: $IT_DEP\$/name: ${IT_DEP}p/; s/10\.\([0-9]*\)\.0\./10.\1.2./g; s/^  pool: .*/  pool: 10.0.0.0-10.0.0.0/" "$small"
+sub=$(sed -n 's/^  subnet: \(.*\)\.0\/24$/\1/p' "$small")
+sed -i "s/^  pool: .*/  pool: $sub.100-$sub.100/" "$small"
+out=$(ctl deploy "$small" 2>&1); rc=$?
+it_check "a pool too small is refused (exit $rc): $(tail -n 1 <<<"$out")" \
+  bash -c "[ $rc -eq 2 ] && grep -q ':17:11: apps\[1\].mode: app \"two\" is dynamic or direct app number 2, but network.pool has 1 address' <<<'$out'"
+it_check "and starts nothing" bash -c "! ip netns list | grep -q '^lt-${IT_DEP}p-'"
+it_check "and leaves no deployment" bash -c "! $IT_BIN/librettoctl -s $IT_SOCK status ${IT_DEP}p >/dev/null 2>&1"
 it_pass
