@@ -75,11 +75,18 @@ static void setup_done(void *arg, int err, const char *msg)
 	struct sim_deployment *sd = arg;
 	char *undo_err = NULL;
 
+	lt_done_fn done = sd->done;
+	void *done_arg = sd->arg;
+
 	sd->steps = NULL;
 	if (err && sd->made_peer && sim_netns_delete(&sd->peer, &undo_err) < 0)
 		msg = undo_err; /* the worse news: something is left behind */
 	sd->made_peer = 0;
-	sd->done(sd->arg, err, msg);
+	/* Nothing of it is left: the engine may free the deployment, and
+	 * must find no handle of ours pointing at it. */
+	if (err && !undo_err)
+		sim_deployment_free(sd);
+	done(done_arg, err, msg);
 	free(undo_err);
 }
 
@@ -88,6 +95,7 @@ int sim_deployment_setup(struct backend *be, struct be_deployment *dep,
 {
 	struct sim_backend *sim = be->priv;
 	const struct lt_network *net = dep->net;
+	int fresh = dep->priv == NULL;
 	struct sim_deployment *sd = sim_deployment_get(sim, dep);
 	char what[64], addr[INET_ADDRSTRLEN + 8], mac[18];
 
@@ -101,7 +109,7 @@ int sim_deployment_setup(struct backend *be, struct be_deployment *dep,
 		*err = lt_strdupf("deployment %s: network.nic '%s' is a name "
 				  "the sim uses for itself; choose another",
 				  dep->name, net->nic);
-		return -1;
+		goto refused;
 	}
 	/* Not ours to reuse: it is left by an earlier daemon (domains are
 	 * not adopted across restarts yet) or it is another deployment's
@@ -114,7 +122,7 @@ int sim_deployment_setup(struct backend *be, struct be_deployment *dep,
 			       "see docs/librettod.md, \"Restarting the "
 			       "daemon\")",
 			       sd->peer.name);
-		return -1;
+		goto refused;
 	}
 	inet_ntop(AF_INET, &net->gateway, addr, INET_ADDRSTRLEN);
 	snprintf(addr + strlen(addr), sizeof(addr) - strlen(addr), "/%u",
@@ -123,7 +131,7 @@ int sim_deployment_setup(struct backend *be, struct be_deployment *dep,
 	sd->steps = sim_steps_new(be->base, what);
 	if (!sd->steps) {
 		*err = lt_strdupf("out of memory");
-		return -1;
+		goto refused;
 	}
 	sd->made_peer = 1;
 	sim_netns_add_create_steps(sd->steps, &sd->peer);
@@ -142,9 +150,15 @@ int sim_deployment_setup(struct backend *be, struct be_deployment *dep,
 	if (sim_steps_run(sd->steps, setup_done, sd, err) < 0) {
 		sd->steps = NULL;
 		sd->made_peer = 0;
-		return -1;
+		goto refused;
 	}
 	return 0;
+refused:
+	/* A refusal leaves nothing: no handle on a deployment the engine
+	 * may free. */
+	if (fresh)
+		sim_deployment_free(sd);
+	return -1;
 }
 
 static void teardown_reaped(void *arg, int err, const char *msg)
