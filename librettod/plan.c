@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mac.h"
 #include "op.h"
+#include "state.h"
 #include "xs.h"
 #include "xs_layout.h"
 #include <libretto/protocol.h>
@@ -174,6 +175,76 @@ static int deployment_busy(struct deployment *dep, struct lt_error *err)
 	return 0;
 }
 
+static int policy_equal(const struct lt_restart_policy *a,
+			const struct lt_restart_policy *b)
+{
+	return a->when == b->when && a->limit == b->limit &&
+	       a->window_s == b->window_s;
+}
+
+static int policies_equal(const struct lt_deployment *a,
+			  const struct lt_deployment *b)
+{
+	if (!policy_equal(&a->server.restart, &b->server.restart))
+		return 0;
+	for (size_t i = 0; i < b->napps; i++) {
+		const struct lt_app *old = app_find(a, b->apps[i].name);
+
+		if (old != NULL &&
+		    !policy_equal(&old->restart, &b->apps[i].restart))
+			return 0;
+	}
+	return 1;
+}
+
+/* "update" for each domain whose restart policy changes. */
+static void policy_changes(struct json_object *changes,
+			   const struct lt_deployment *a,
+			   const struct lt_deployment *b)
+{
+	size_t n = json_object_array_length(changes);
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *c = json_object_array_get_idx(changes, i);
+		struct json_object *dom = NULL;
+		const char *name;
+		const struct lt_app *old, *new;
+		int differs;
+
+		json_object_object_get_ex(c, "domain", &dom);
+		name = json_object_get_string(dom);
+		if (strcmp(name, "server") == 0) {
+			differs = !policy_equal(&a->server.restart,
+						&b->server.restart);
+		} else {
+			old = app_find(a, name);
+			new = app_find(b, name);
+			differs = old != NULL && new != NULL &&
+				  !policy_equal(&old->restart, &new->restart);
+		}
+		/* Only a kept domain's line says so: a restarted one takes
+		 * the new policy anyway. */
+		json_object_object_get_ex(c, "action", &dom);
+		if (differs && strcmp(json_object_get_string(dom), "keep") == 0)
+			json_object_object_add(
+			    c, "action", json_object_new_string("update"));
+	}
+}
+
+/* The file in force becomes spec, with nothing to run. */
+static void spec_replace(struct deployment *dep, struct lt_deployment *spec,
+			 const char *text, const char *file)
+{
+	lt_deployment_free(dep->spec);
+	dep->spec = spec;
+	dep->be.net = &spec->net;
+	free(dep->source_text);
+	free(dep->source_file);
+	dep->source_text = strdup(text != NULL ? text : "");
+	dep->source_file = strdup(file != NULL ? file : "<request>");
+	state_changed(dep->engine);
+}
+
 int engine_deploy(struct engine *e, struct lt_deployment *spec,
 		  const char *text, const char *file, int dry_run,
 		  struct json_object **result, struct lt_error *err)
@@ -287,6 +358,15 @@ int engine_deploy(struct engine *e, struct lt_deployment *spec,
 		}
 		if (op != NULL)
 			dep->pending_spec = spec;
+		/* A changed restart policy restarts nothing: restart.c reads
+		 * the file in force, which the op installs, or, with no op,
+		 * this. */
+		if (!policies_equal(dep->spec, spec)) {
+			policy_changes(changes, dep->spec, spec);
+			changed = 1;
+			if (op == NULL && !dry_run)
+				spec_replace(dep, spec, text, file);
+		}
 	}
 reply:
 	*result = json_object_new_object();

@@ -66,9 +66,15 @@ it_check "never (the default policy) stays failed, not restarted" bash -c \
 it_check "no restart event for quitter or never" bash -c \
   "! grep -q '\"domain-restarted\".*\"domain\":\"\\(quitter\\|never\\)\"' $IT_TMP/events"
 
+# A redeploy of the file with one policy changed: the given-up apps start
+# again, the changed policy is an update that restarts nothing.
+srv=$(ctl status --json "$IT_DEP" server | jq .pid)
+sed -i '/name: never$/,/command:/ s/^    mode: dynamic$/    mode: dynamic\n    restart: always/' "$dep"
 out=$(ctl deploy "$dep" 2>&1)
 it_check "a redeploy starts the given-up apps again" bash -c \
   "grep -q 'restart *flakysrv' <<<'$out' && grep -q 'restart *flakydyn' <<<'$out'"
+it_check "the changed policy is an update" grep -q "update *never" <<<"$out"
+it_check "and restarts nothing else" [ "$(ctl status --json "$IT_DEP" server | jq .pid)" = "$srv" ]
 it_check "flakydyn has its address again" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP flakydyn | jq -e '.ip == \"$ip\" and .gave_up == false' >/dev/null"
 it_pass
