@@ -161,6 +161,19 @@ static void op_failed(struct op *op, const struct step *s, const char *why)
 	}
 }
 
+/* A new domain's nodes. A new network server: every app learns of it and
+ * it of every app, as at their own create (docs/recovery.md). */
+static int layout_write(struct op *op, struct domain *d, char **xs_err)
+{
+	struct lt_xs *xs = op->dep->engine->xs;
+
+	if (xs_layout_domain_write(xs, d, xs_err) < 0)
+		return -1;
+	if (d->be.is_server && xs_layout_apps_rebind(xs, op->dep, xs_err) < 0)
+		return -1;
+	return 0;
+}
+
 /* Completion of the backend call for the current step. */
 static void op_step_done(void *arg, int err, const char *msg)
 {
@@ -202,13 +215,7 @@ static void op_step_done(void *arg, int err, const char *msg)
 		d->domid = d->be.domid;
 		undo_push(op, STEP_DESTROY, d, NULL);
 		domain_set_state(d, DOM_CREATED);
-		if (xs_layout_domain_write(op->dep->engine->xs, d, &xs_err) <
-			0 ||
-		    /* A new network server: every app learns of it and it of
-		     * every app, as at their own create (docs/recovery.md). */
-		    (d->be.is_server &&
-		     xs_layout_apps_rebind(op->dep->engine->xs, op->dep,
-					   &xs_err) < 0)) {
+		if (layout_write(op, d, &xs_err) < 0) {
 			op_failed(op, s, xs_err ? xs_err : "xenstore write");
 			free(xs_err);
 			break;
@@ -227,11 +234,7 @@ static void op_step_done(void *arg, int err, const char *msg)
 		xs_layout_domain_remove(op->dep->engine->xs, d);
 		d->domid = d->be.domid;
 		domain_set_state(d, DOM_CREATED);
-		if (xs_layout_domain_write(op->dep->engine->xs, d, &xs_err) <
-			0 ||
-		    (d->be.is_server &&
-		     xs_layout_apps_rebind(op->dep->engine->xs, op->dep,
-					   &xs_err) < 0)) {
+		if (layout_write(op, d, &xs_err) < 0) {
 			op_failed(op, s, xs_err ? xs_err : "xenstore write");
 			free(xs_err);
 			break;

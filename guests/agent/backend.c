@@ -63,46 +63,42 @@ void backend_changed(struct guest_xs *gx, struct vif *v)
 	vif_set_backend(v, have, domid);
 }
 
+struct reconnect_counters {
+	unsigned count;
+	uint64_t ms, drops;
+};
+
+static bool publish_body(struct guest_xs *gx, xs_transaction_t t, void *arg)
+{
+	const struct reconnect_counters *c = arg;
+	const struct {
+		const char *leaf;
+		uint64_t v;
+	} n[] = {
+	    {LT_XS_GUEST_VIF_RECONNECT_MS, c->ms},
+	    {LT_XS_GUEST_VIF_OUTAGE_DROPS, c->drops},
+	    {LT_XS_GUEST_VIF_RECONNECTS, c->count},
+	};
+
+	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++) {
+		char path[160], val[24];
+
+		snprintf(path, sizeof(path), "%s/%s", gx->base, n[i].leaf);
+		snprintf(val, sizeof(val), "%" PRIu64, n[i].v);
+		if (!xs_write(gx->h, t, path, val, strlen(val)))
+			return false;
+	}
+	return true;
+}
+
 /* guest/vif-reconnects, -reconnect-ms, -outage-drops in one transaction,
  * so that a reader of the counter finds the time of that very outage. */
 static int publish(struct guest_xs *gx, unsigned count, uint64_t ms,
 		   uint64_t drops)
 {
-	const struct {
-		const char *leaf;
-		uint64_t v;
-	} n[] = {
-	    {LT_XS_GUEST_VIF_RECONNECT_MS, ms},
-	    {LT_XS_GUEST_VIF_OUTAGE_DROPS, drops},
-	    {LT_XS_GUEST_VIF_RECONNECTS, count},
-	};
+	struct reconnect_counters c = {count, ms, drops};
 
-	for (int tries = 0; tries < 8; tries++) {
-		xs_transaction_t t = xs_transaction_start(gx->h);
-		bool ok = t != XBT_NULL;
-
-		for (size_t i = 0; ok && i < sizeof(n) / sizeof(n[0]); i++) {
-			char path[160], val[24];
-
-			snprintf(path, sizeof(path), "%s/%s", gx->base,
-				 n[i].leaf);
-			snprintf(val, sizeof(val), "%" PRIu64, n[i].v);
-			ok = xs_write(gx->h, t, path, val, strlen(val));
-		}
-		if (t == XBT_NULL)
-			return -errno;
-		if (!ok) {
-			int e = errno;
-
-			xs_transaction_end(gx->h, t, true);
-			return -e;
-		}
-		if (xs_transaction_end(gx->h, t, false))
-			return 0;
-		if (errno != EAGAIN)
-			return -errno;
-	}
-	return -EAGAIN;
+	return guest_xs_transact(gx, publish_body, &c);
 }
 
 void backend_report(struct guest_xs *gx, struct vif *v, uint64_t drops)

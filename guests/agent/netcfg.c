@@ -24,6 +24,16 @@ static int ctl_socket(void)
 	return s < 0 ? -errno : s;
 }
 
+/* A control socket and an ifreq naming ifname, or -errno. */
+static int ifr_socket(const char *ifname, struct ifreq *ifr)
+{
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	memset(ifr, 0, sizeof(*ifr));
+	strcpy(ifr->ifr_name, ifname);
+	return ctl_socket();
+}
+
 static int ioc(int s, unsigned long req, void *arg)
 {
 	return ioctl(s, req, arg) < 0 ? -errno : 0;
@@ -34,13 +44,9 @@ int netcfg_link(const char *ifname, const uint8_t *mac, int mtu, bool up)
 	struct ifreq ifr;
 	int s, r = 0;
 
-	if (strlen(ifname) >= IFNAMSIZ)
-		return -ENAMETOOLONG;
-	s = ctl_socket();
+	s = ifr_socket(ifname, &ifr);
 	if (s < 0)
 		return s;
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, ifname);
 	if (mac != NULL) {
 		ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
 		memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
@@ -66,13 +72,9 @@ int netcfg_link_down(const char *ifname)
 	struct ifreq ifr;
 	int s, r;
 
-	if (strlen(ifname) >= IFNAMSIZ)
-		return -ENAMETOOLONG;
-	s = ctl_socket();
+	s = ifr_socket(ifname, &ifr);
 	if (s < 0)
 		return s;
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, ifname);
 	r = ioc(s, SIOCGIFFLAGS, &ifr);
 	if (r == 0 && (ifr.ifr_flags & IFF_UP)) {
 		ifr.ifr_flags &= ~IFF_UP;
@@ -87,13 +89,9 @@ int netcfg_mac(const char *ifname, uint8_t mac[6])
 	struct ifreq ifr;
 	int s, r;
 
-	if (strlen(ifname) >= IFNAMSIZ)
-		return -ENAMETOOLONG;
-	s = ctl_socket();
+	s = ifr_socket(ifname, &ifr);
 	if (s < 0)
 		return s;
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, ifname);
 	r = ioc(s, SIOCGIFHWADDR, &ifr);
 	if (r == 0 && ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
 		r = -EAFNOSUPPORT;

@@ -164,27 +164,50 @@ static const char *rd(struct guest_xs *gx, xs_transaction_t t, const char *leaf,
 	return buf;
 }
 
+struct req_read {
+	struct switch_req *req;
+	char *seq, *target, *vf;
+};
+
+static bool read_body(struct guest_xs *gx, xs_transaction_t t, void *arg)
+{
+	struct req_read *r = arg;
+
+	r->req->seq = rd(gx, t, LT_XS_SWITCH_SEQ, r->seq, 24);
+	r->req->target = rd(gx, t, LT_XS_SWITCH_TARGET, r->target, 40);
+	r->req->vf = rd(gx, t, LT_XS_SWITCH_VF, r->vf, IF_NAMESIZE);
+	return true;
+}
+
 /* The three nodes as one snapshot: librettod may be writing the next
  * request meanwhile, and a seq must not be paired with another target. */
 static int read_req(struct agent_switch *sw, struct switch_req *req,
 		    char seq[24], char target[40], char vf[IF_NAMESIZE])
 {
-	struct guest_xs *gx = sw->gx;
+	struct req_read r = {req, seq, target, vf};
 
-	for (int tries = 0; tries < 8; tries++) {
-		xs_transaction_t t = xs_transaction_start(gx->h);
+	return guest_xs_transact(sw->gx, read_body, &r);
+}
 
-		if (t == XBT_NULL)
-			return -errno;
-		req->seq = rd(gx, t, LT_XS_SWITCH_SEQ, seq, 24);
-		req->target = rd(gx, t, LT_XS_SWITCH_TARGET, target, 40);
-		req->vf = rd(gx, t, LT_XS_SWITCH_VF, vf, IF_NAMESIZE);
-		if (xs_transaction_end(gx->h, t, false))
-			return 0;
-		if (errno != EAGAIN)
-			return -errno;
-	}
-	return -EAGAIN;
+struct answer {
+	const char *seq, *state, *error;
+};
+
+static bool answer_body(struct guest_xs *gx, xs_transaction_t t, void *arg)
+{
+	const struct answer *a = arg;
+	char p_seq[160], p_state[160], p_err[160];
+
+	snprintf(p_seq, sizeof(p_seq), "%s/%s", gx->base, LT_XS_GUEST_SEQ);
+	snprintf(p_state, sizeof(p_state), "%s/%s", gx->base,
+		 LT_XS_GUEST_STATE);
+	snprintf(p_err, sizeof(p_err), "%s/%s", gx->base, LT_XS_GUEST_ERROR);
+	if (!xs_write(gx->h, t, p_seq, a->seq, strlen(a->seq)))
+		return false;
+	if (a->error != NULL)
+		return xs_write(gx->h, t, p_err, a->error, strlen(a->error));
+	return xs_write(gx->h, t, p_state, a->state, strlen(a->state)) &&
+	       (xs_rm(gx->h, t, p_err) || errno == ENOENT);
 }
 
 /* The answer: guest/seq with either guest/state (and no guest/error, a
@@ -194,39 +217,11 @@ static int read_req(struct agent_switch *sw, struct switch_req *req,
 static int answer(struct agent_switch *sw, unsigned long long seq,
 		  const char *state, const char *error)
 {
-	struct guest_xs *gx = sw->gx;
-	char p_seq[160], p_state[160], p_err[160], v[24];
+	char v[24];
+	struct answer a = {v, state, error};
 
-	snprintf(p_seq, sizeof(p_seq), "%s/%s", gx->base, LT_XS_GUEST_SEQ);
-	snprintf(p_state, sizeof(p_state), "%s/%s", gx->base,
-		 LT_XS_GUEST_STATE);
-	snprintf(p_err, sizeof(p_err), "%s/%s", gx->base, LT_XS_GUEST_ERROR);
 	snprintf(v, sizeof(v), "%llu", seq);
-	for (int tries = 0; tries < 8; tries++) {
-		xs_transaction_t t = xs_transaction_start(gx->h);
-		bool ok;
-
-		if (t == XBT_NULL)
-			return -errno;
-		ok = xs_write(gx->h, t, p_seq, v, strlen(v));
-		if (ok && error != NULL)
-			ok = xs_write(gx->h, t, p_err, error, strlen(error));
-		if (ok && error == NULL)
-			ok =
-			    xs_write(gx->h, t, p_state, state, strlen(state)) &&
-			    (xs_rm(gx->h, t, p_err) || errno == ENOENT);
-		if (!ok) {
-			int e = errno;
-
-			xs_transaction_end(gx->h, t, true);
-			return -e;
-		}
-		if (xs_transaction_end(gx->h, t, false))
-			return 0;
-		if (errno != EAGAIN)
-			return -errno;
-	}
-	return -EAGAIN;
+	return guest_xs_transact(sw->gx, answer_body, &a);
 }
 
 /* The reason of a failed step, into why (switch_changed logs it). */

@@ -47,6 +47,30 @@ int guest_xs_write(struct guest_xs *gx, const char *leaf, const char *value)
 	return xs_write(gx->h, XBT_NULL, path, value, strlen(value)) ? 0 : -1;
 }
 
+int guest_xs_transact(struct guest_xs *gx,
+		      bool (*body)(struct guest_xs *gx, xs_transaction_t t,
+				   void *arg),
+		      void *arg)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		xs_transaction_t t = xs_transaction_start(gx->h);
+
+		if (t == XBT_NULL)
+			return -errno;
+		if (!body(gx, t, arg)) {
+			int e = errno;
+
+			xs_transaction_end(gx->h, t, true);
+			return -e;
+		}
+		if (xs_transaction_end(gx->h, t, false))
+			return 0;
+		if (errno != EAGAIN)
+			return -errno;
+	}
+	return -EAGAIN;
+}
+
 void guest_xs_close(struct guest_xs *gx)
 {
 	if (gx->h != NULL)

@@ -3,6 +3,7 @@
 #ifndef GUEST_XS_H
 #define GUEST_XS_H
 
+#include <stdbool.h>
 #include <xenstore.h>
 
 struct guest_xs {
@@ -16,6 +17,12 @@ struct guest_xs {
 int guest_xs_open(struct guest_xs *gx, const char *prog);
 /* Writes <base>/<leaf> = value; returns 0 or -1. */
 int guest_xs_write(struct guest_xs *gx, const char *leaf, const char *value);
+/* Runs body in a transaction, again while the commit says EAGAIN (at most
+ * 8 times); body returns false (errno set) to abort.  0 or -errno. */
+int guest_xs_transact(struct guest_xs *gx,
+		      bool (*body)(struct guest_xs *gx, xs_transaction_t t,
+				   void *arg),
+		      void *arg);
 void guest_xs_close(struct guest_xs *gx);
 
 #endif

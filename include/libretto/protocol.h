@@ -45,7 +45,7 @@
 #define LT_EV_DOMAIN_RESTARTED "domain-restarted"
 #define LT_EV_DOMAIN_GAVE_UP   "domain-gave-up"
 #define LT_EV_SERVER_RECOVERED "server-recovered"
-#define LT_EV_DEPLOYMENT     "deployment-state"
+#define LT_EV_DEPLOYMENT       "deployment-state"
 /* The dynamic switch (ARCHITECTURE 5): a step done (or undone), then one of
  * done or failed, all carrying the switch's op id. */
 #define LT_EV_SWITCH_STEP   "switch-step"
