@@ -37,13 +37,12 @@ links() { for ns in $(ip netns list | awk '{print $1}' | grep "^lt-$IT_DEP-"); d
 links0=$(links)
 shm0=$(ls /dev/shm | wc -l)
 
-moved() { # moved NAME COUNT: the stream's count went past COUNT
-  [ "$(cat "$IT_TMP/$1.n" 2>/dev/null || echo 0)" -gt "$2" ]
-}
+count() { local n; n=$(cat "$IT_TMP/$1.n" 2>/dev/null); echo "${n:-0}"; }
+moved() { [ "$(count "$1")" -gt "$2" ]; } # moved NAME COUNT: went past COUNT
 bad=0
 for r in $(seq "$ROUNDS"); do
   pid=$(ctl status --json "$IT_DEP" server | jq .pid)
-  n1=$(cat "$IT_TMP/shared.n"); n2=$(cat "$IT_TMP/cache.n")
+  n1=$(count shared); n2=$(count cache)
   kill -9 "$pid"
   if ! it_wait_for 10 bash -c "[ \$(grep -c '\"server-recovered\"' $IT_TMP/events) -ge $r ]"; then
     it_fail "round $r: no server-recovered event"; bad=1; break

@@ -173,11 +173,17 @@ int main(int argc, char **argv)
 			p.reconnects++;
 		}
 		if (progress != NULL && now_ms() - last_progress >= 100) {
-			FILE *f = fopen(progress, "w");
+			/* Replaced whole: a reader never sees it half-written.
+			 */
+			char tmp[4096];
+			FILE *f;
 
+			snprintf(tmp, sizeof(tmp), "%s.tmp", progress);
+			f = fopen(tmp, "w");
 			if (f != NULL) {
 				fprintf(f, "%llu\n", p.requests);
-				fclose(f);
+				if (fclose(f) == 0)
+					rename(tmp, progress);
 			}
 			last_progress = now_ms();
 		}
