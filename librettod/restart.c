@@ -25,6 +25,8 @@
 #include "log.h"
 #include "op.h"
 #include "ports.h"
+#include "timing.h"
+#include "util.h"
 #include "xs.h"
 #include "xs_layout.h"
 #include <libretto/protocol.h>
@@ -56,20 +58,6 @@ struct recovery {
 	} apps[];
 };
 
-static double ms_between(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) * 1e3 +
-	       (double)(b->tv_nsec - a->tv_nsec) / 1e6;
-}
-
-static struct json_object *ms_json(double ms)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%.3f", ms);
-	return json_object_new_double_s(ms, buf);
-}
-
 const struct lt_restart_policy *restart_policy(const struct domain *d)
 {
 	const struct lt_deployment *spec = d->dep->spec;
@@ -92,7 +80,7 @@ static int restart_log_add(struct domain *d, const struct lt_restart_policy *p,
 	size_t keep = 0;
 
 	for (size_t i = 0; log != NULL && i < log->n; i++)
-		if (ms_between(&log->at[i], now) < p->window_s * 1000.0)
+		if (lt_ms_between(&log->at[i], now) < p->window_s * 1000.0)
 			log->at[keep++] = log->at[i];
 	if (log != NULL)
 		log->n = keep;
@@ -149,11 +137,11 @@ static void recovery_report(struct recovery *r, int complete)
 	double downtime;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	downtime = ms_between(&r->ended_at, &now);
+	downtime = lt_ms_between(&r->ended_at, &now);
 	for (size_t i = 0; i < r->napps; i++)
 		json_object_object_add(
 		    apps, r->apps[i].d->be.name,
-		    r->apps[i].ms >= 0 ? ms_json(r->apps[i].ms) : NULL);
+		    r->apps[i].ms >= 0 ? lt_ms_json(r->apps[i].ms) : NULL);
 	json_object_object_add(data, "deployment",
 			       json_object_new_string(dep->name));
 	json_object_object_add(data, "old_domid",
@@ -164,8 +152,8 @@ static void recovery_report(struct recovery *r, int complete)
 			       json_object_new_boolean(complete));
 	json_object_object_add(
 	    data, "server_ms",
-	    ms_json(ms_between(&r->ended_at, &r->server_at)));
-	json_object_object_add(data, "downtime_ms", ms_json(downtime));
+	    lt_ms_json(lt_ms_between(&r->ended_at, &r->server_at)));
+	json_object_object_add(data, "downtime_ms", lt_ms_json(downtime));
 	json_object_object_add(data, "apps", apps);
 	if (complete)
 		log_info("%s: network server recovered: forwarding again %.3f "
@@ -197,7 +185,7 @@ static void recovery_vif_changed(void *arg, const char *path)
 	state = lt_xs_read(r->dep->engine->xs, XBT_NULL, node);
 	if (state != NULL && strcmp(state, VIF_STATE_CONNECTED) == 0) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		a->ms = ms_between(&r->ended_at, &now);
+		a->ms = lt_ms_between(&r->ended_at, &now);
 		if (--r->pending == 0) {
 			free(state);
 			recovery_report(r, 1);
@@ -289,7 +277,7 @@ static void restart_finished(struct op *op)
 	json_object_object_add(data, "restarts",
 			       json_object_new_int64(d->nrestarts));
 	json_object_object_add(data, "downtime_ms",
-			       ms_json(ms_between(&d->ended_at, &now)));
+			       lt_ms_json(lt_ms_between(&d->ended_at, &now)));
 	engine_emit(op->dep->engine, LT_EV_DOMAIN_RESTARTED, data);
 	if (d->be.is_server)
 		recovery_start(d, old_domid);

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "op.h"
 #include "state.h"
+#include "timing.h"
 #include "util.h"
 #include "xs.h"
 #include <libretto/protocol.h>
@@ -90,24 +91,6 @@ struct switch_op {
 	struct json_object *times; /* [{step, ms}] */
 };
 
-static double ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t->tv_sec) * 1e3 +
-	       (double)(now.tv_nsec - t->tv_nsec) / 1e6;
-}
-
-/* Milliseconds to the microsecond, so that JSON stays short. */
-static struct json_object *ms_json(double ms)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%.3f", ms);
-	return json_object_new_double_s(ms, buf);
-}
-
 static const char *target_name(int dir)
 {
 	return dir > 0 ? LT_PATH_DIRECT : LT_PATH_SERVER;
@@ -126,20 +109,20 @@ static struct json_object *switch_event_data(struct switch_op *sw)
 static void step_event(struct switch_op *sw, const char *msg)
 {
 	struct json_object *data = switch_event_data(sw);
-	double ms = ms_since(&sw->step_started);
+	double ms = lt_ms_since(&sw->step_started);
 
 	json_object_object_add(data, "step",
 			       json_object_new_string(sw->cur->name));
 	json_object_object_add(data, "undo",
 			       json_object_new_boolean(sw->rolling_back));
-	json_object_object_add(data, "ms", ms_json(ms));
+	json_object_object_add(data, "ms", lt_ms_json(ms));
 	json_object_object_add(data, "message", json_object_new_string(msg));
 	if (!sw->rolling_back) {
 		struct json_object *t = json_object_new_object();
 
 		json_object_object_add(t, "step",
 				       json_object_new_string(sw->cur->name));
-		json_object_object_add(t, "ms", ms_json(ms));
+		json_object_object_add(t, "ms", lt_ms_json(ms));
 		json_object_array_add(sw->times, t);
 	}
 	log_info("switch %s/%s to %s: %s%s: %s (%.3f ms)", sw->d->dep->name,
@@ -536,7 +519,7 @@ static void sw_finish(struct switch_op *sw)
 {
 	struct domain *d = sw->d;
 	struct json_object *data = switch_event_data(sw);
-	double ms = ms_since(&sw->started);
+	double ms = lt_ms_since(&sw->started);
 
 	d->sw = NULL;
 	d->dep->switching--;
@@ -548,7 +531,7 @@ static void sw_finish(struct switch_op *sw)
 	    json_object_new_string(d->on_vf ? LT_PATH_DIRECT : LT_PATH_SERVER));
 	json_object_object_add(data, "vf",
 			       d->vf >= 0 ? json_object_new_int(d->vf) : NULL);
-	json_object_object_add(data, "elapsed_ms", ms_json(ms));
+	json_object_object_add(data, "elapsed_ms", lt_ms_json(ms));
 	json_object_object_add(data, "steps", json_object_get(sw->times));
 	if (sw->failed) {
 		struct json_object *err = json_object_new_object();

@@ -173,16 +173,28 @@ int sim_rtnl_link_del(const char *name, char *err, size_t size)
 	return 0;
 }
 
+/* An ioctl socket of the current namespace and an ifreq naming name. */
+static int ifr_socket(const char *name, struct ifreq *ifr, char *err,
+		      size_t size)
+{
+	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (sk < 0)
+		return fail(err, size, errno, "socket for %s", name);
+	memset(ifr, 0, sizeof(*ifr));
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", name);
+	return sk;
+}
+
 int sim_rtnl_link_rename(const char *from, const char *to, char *err,
 			 size_t size)
 {
-	struct ifreq ifr = {0};
-	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	int sk = ifr_socket(from, &ifr, err, size);
 	int ret = 0;
 
 	if (sk < 0)
-		return fail(err, size, errno, "socket for %s", from);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", from);
+		return -1;
 	snprintf(ifr.ifr_newname, sizeof(ifr.ifr_newname), "%s", to);
 	if (ioctl(sk, SIOCSIFNAME, &ifr) < 0)
 		ret = fail(err, size, errno, "renaming %s", from);
@@ -192,13 +204,12 @@ int sim_rtnl_link_rename(const char *from, const char *to, char *err,
 
 int sim_rtnl_link_down(const char *name, char *err, size_t size)
 {
-	struct ifreq ifr = {0};
-	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	int sk = ifr_socket(name, &ifr, err, size);
 	int ret = 0;
 
 	if (sk < 0)
-		return fail(err, size, errno, "socket for %s", name);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+		return -1;
 	if (ioctl(sk, SIOCGIFFLAGS, &ifr) < 0) {
 		ret = fail(err, size, errno, "flags of %s", name);
 	} else if (ifr.ifr_flags & IFF_UP) {
@@ -213,13 +224,12 @@ int sim_rtnl_link_down(const char *name, char *err, size_t size)
 int sim_rtnl_link_set_mac(const char *name, const uint8_t mac[6], unsigned mtu,
 			  char *err, size_t size)
 {
-	struct ifreq ifr = {0};
-	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	int sk = ifr_socket(name, &ifr, err, size);
 	int ret = 0;
 
 	if (sk < 0)
-		return fail(err, size, errno, "socket for %s", name);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+		return -1;
 	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
 	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
 	if (ioctl(sk, SIOCSIFHWADDR, &ifr) < 0) {
