@@ -23,6 +23,18 @@ int lt_xs_printf(struct lt_xs *xs, xs_transaction_t t, const char *path,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int lt_xs_mkdir(struct lt_xs *xs, xs_transaction_t t, const char *path);
 int lt_xs_rm(struct lt_xs *xs, xs_transaction_t t, const char *path);
+/*
+ * Sets path's access list: perms[0] names the owner (who may do anything)
+ * and what every domain not listed gets; the rest grant one domain each.
+ * Nodes created later below path inherit it (xenstored's rule), so a
+ * directory's list is set before its children are written.
+ * lt_xs_chmod_tree does path and every node below it (a missing one is
+ * not an error: a guest may remove its own nodes meanwhile).
+ */
+int lt_xs_chmod(struct lt_xs *xs, xs_transaction_t t, const char *path,
+		const struct xs_permissions *perms, unsigned n);
+int lt_xs_chmod_tree(struct lt_xs *xs, xs_transaction_t t, const char *path,
+		     const struct xs_permissions *perms, unsigned n);
 /* Returns a malloc'd string, or NULL with errno (ENOENT: no such node). */
 char *lt_xs_read(struct lt_xs *xs, xs_transaction_t t, const char *path);
 

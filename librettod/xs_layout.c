@@ -12,6 +12,7 @@
 #include "mac.h"
 #include "ports.h"
 #include "xs.h"
+#include "xs_perms.h"
 #include <libretto/protocol.h>
 #include <libretto/version.h>
 #include <libretto/xs_paths.h>
@@ -42,7 +43,9 @@ int xs_layout_daemon_write(struct lt_xs *xs, const char *backend, char **err)
 	if (lt_xs_printf(xs, XBT_NULL, LT_XS_DAEMON_PID, "%d", getpid()) < 0 ||
 	    lt_xs_printf(xs, XBT_NULL, LT_XS_DAEMON_VERSION, "%s",
 			 LIBRETTO_VERSION) < 0 ||
-	    lt_xs_printf(xs, XBT_NULL, LT_XS_DAEMON_BACKEND, "%s", backend) < 0)
+	    lt_xs_printf(xs, XBT_NULL, LT_XS_DAEMON_BACKEND, "%s", backend) <
+		0 ||
+	    xs_perms_root(xs, XBT_NULL) < 0)
 		return fail(err, LT_XS_DAEMON);
 	/* xenstored leaves dom0's own directory to the toolstack. */
 	if (lt_xs_printf(xs, XBT_NULL, "/local/domain/0/name", "Domain-0") <
@@ -83,7 +86,10 @@ static int server_app_write(struct lt_xs *xs, xs_transaction_t t,
 		 LT_XS_GUEST_FMT "/" LT_XS_SERVER_APPS "/%u/%s", server,
 		 w->d->domid, leaf);
 	w->what = "server/apps";
-	return lt_xs_printf(xs, t, path, "%s", value);
+	if (lt_xs_printf(xs, t, path, "%s", value) < 0)
+		return -1;
+	/* Written in a directory the server owns: it may read it only. */
+	return xs_perms_app_entry_leaf(xs, t, server, w->d->domid, leaf);
 }
 
 /*
@@ -118,6 +124,9 @@ static int datapath_write(struct lt_xs *xs, xs_transaction_t t,
 	if (d->spec.mode != LT_MODE_DIRECT &&
 	    guest_write(xs, t, w, LT_XS_NET_BACKEND, "%s", num) < 0)
 		return -1;
+	w->what = "server/apps permissions";
+	if (xs_perms_app_entry(xs, t, s->domid, d->domid) < 0)
+		return -1;
 	if (server_app_write(xs, t, w, s->domid, LT_XS_APP_NAME, d->be.name) <
 		0 ||
 	    server_app_write(xs, t, w, s->domid, LT_XS_APP_MODE,
@@ -141,6 +150,7 @@ static int domain_write_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 	const struct lt_network *net = d->dep->be.net;
 	char path[PATH_LEN], ip[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
 	char mac[18], prefix[8], fullname[2 * LT_NAME_MAX + 2];
+	struct domain *s = deployment_server(d->dep);
 
 	inet_ntop(AF_INET, &d->ip, ip, sizeof(ip));
 	inet_ntop(AF_INET, &net->gateway, gw, sizeof(gw));
@@ -158,6 +168,10 @@ static int domain_write_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 	if (lt_xs_printf(xs, t, path, "%u", d->domid) < 0)
 		return -1;
 
+	/* Before anything below it, which inherits its list. */
+	w->what = "libretto permissions";
+	if (xs_perms_domain_dir(xs, t, d->domid) < 0)
+		return -1;
 	if (guest_write(xs, t, w, LT_XS_ROLE, "%s",
 			d->be.is_server ? LT_ROLE_SERVER : LT_ROLE_APP) < 0 ||
 	    guest_write(xs, t, w, LT_XS_NAME, "%s", d->be.name) < 0 ||
@@ -171,17 +185,14 @@ static int domain_write_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 		return -1;
 	/* The guest's own subtree exists before it boots, as the toolstack
 	 * makes a frontend's directory before the frontend connects. */
-	snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/guest", d->domid);
 	w->what = "guest";
-	if (lt_xs_mkdir(xs, t, path) < 0)
+	if (xs_perms_guest_dir(
+		xs, t, d->domid,
+		d->be.is_server || s == NULL ? -1 : (int)s->domid) < 0)
 		return -1;
-	if (d->be.is_server) {
-		snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/server",
-			 d->domid);
-		w->what = "server";
-		if (lt_xs_mkdir(xs, t, path) < 0)
-			return -1;
-	}
+	w->what = "server";
+	if (d->be.is_server && xs_perms_server_dirs(xs, t, d->domid) < 0)
+		return -1;
 
 	w->what = "portmap";
 	if (ports_claim_declared(xs, t, d) < 0)
@@ -212,6 +223,11 @@ static int app_rebind_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 {
 	struct domain_writer *w = arg;
 
+	/* The new server reads what the app republishes for it. */
+	w->what = "guest permissions";
+	if (xs_perms_guest_tree(xs, t, w->d->domid,
+				deployment_server(w->d->dep)->domid) < 0)
+		return -1;
 	/* A dynamic app on its VF stays there: the server must not take
 	 * its frames back (switch.c wrote active=0 under the old server). */
 	if (datapath_write(xs, t, w) < 0)

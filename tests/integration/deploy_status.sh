@@ -58,6 +58,30 @@ it_check "daemon nodes" [ "$(it_xs xenstore-read /libretto/daemon/backend)" = si
 it_check "dom0 exists" [ "$(it_xs xenstore-read /local/domain/0/name)" = Domain-0 ]
 it_xs xenstore-ls /local/domain | head -n 40 | sed 's/^/    /'
 
+# The access lists of docs/xenstore.md ("Permissions"): recorded by the
+# sim's xenstored as a Xen host's would enforce them.
+perms_of() { # PATH: the node's list, as xenstore-ls -p prints it
+  it_xs xenstore-ls -p "$(dirname "$1")" |
+    sed -n "s/^$(basename "$1") = .*(\([^()]*\))\$/\1/p"
+}
+cache_domid=$(echo "$dep" | jq -r '.domains[] | select(.name == "cache") | .domid')
+s=/local/domain/$server_domid/libretto c=/local/domain/$cache_domid/libretto
+for want in "/libretto n0" \
+  "$c n0,r$cache_domid" \
+  "$c/net n0,r$cache_domid" \
+  "$c/guest n$cache_domid,r$server_domid" \
+  "$c/guest/state n$cache_domid,r$server_domid" \
+  "$s/guest n$server_domid" \
+  "$s/server n$server_domid" \
+  "$s/server/apps n0,r$server_domid" \
+  "$s/server/portmap n0,r$server_domid" \
+  "$s/server/apps/$cache_domid n$server_domid,r$cache_domid" \
+  "$s/server/apps/$cache_domid/active n0,r$server_domid,r$cache_domid" \
+  "$s/server/apps/$cache_domid/vif-state n$server_domid,r$cache_domid"; do
+  set -- $want
+  it_check "permissions of $1: $2" [ "$(perms_of "$1")" = "$2" ]
+done
+
 # The human table shows every domain.
 table=$(ctl status "$IT_DEP")
 echo "$table" | sed 's/^/    /'

@@ -75,6 +75,13 @@ it_check "one process tree per domain (no old server left)" bash -c \
 it_check "xenstore holds only the live domains" bash -c "
   want=\$( (echo 0; $IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP | jq -r '.deployments[0].domains[].domid') | sort)
   [ \"\$want\" = \"\$(XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-list /local/domain | sort)\" ]"
+# The last server reads what the app wrote for the first one (docs/
+# xenstore.md, "Permissions").
+sdom=$($IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP server | jq -r .domid)
+cdom=$($IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP cache | jq -r .domid)
+it_check "cache's guest/vif is readable by the last server ($sdom)" bash -c \
+  "XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-ls -p /local/domain/$cdom/libretto/guest |
+   grep -q '^vif = .*(n$cdom,r$sdom)\$'"
 it_check "the daemon's descriptors did not grow ($fds0 -> $(ls /proc/$IT_DAEMON_PID/fd | wc -l))" \
   [ "$(ls /proc/$IT_DAEMON_PID/fd | wc -l)" -le $((fds0 + 2)) ]
 it_check "the same links in every namespace" [ "$(links)" = "$links0" ]
