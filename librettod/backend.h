@@ -42,7 +42,10 @@ struct be_domain {
 	unsigned vcpus;
 	uint8_t mac[6]; /* the domain's MAC (a direct app's VF gets it) */
 	int vf;		/* VF to attach at create (direct apps), or -1 */
-	void *priv;	/* backend state */
+	/* It may be handed a VF while it runs (a dynamic or direct app):
+	 * the xen backend creates it with passthrough enabled. */
+	int vf_capable;
+	void *priv; /* backend state */
 };
 
 struct backend_events {
@@ -59,6 +62,10 @@ struct backend;
 
 struct backend_ops {
 	const char *name;
+	/* How long a domain's guest may take from domain_run to reporting
+	 * ready: a process in a namespace starts in milliseconds, a PV
+	 * kernel boots in seconds (tens under emulation). */
+	unsigned boot_timeout_ms;
 	/* Bring the backend up (sim: start xenstored). done fires once the
 	 * xenstore socket answers. */
 	int (*init)(struct backend *be, lt_done_fn done, void *arg, char **err);

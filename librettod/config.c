@@ -34,6 +34,12 @@ void daemon_config_defaults(struct daemon_config *cfg)
 		 LIBRETTO_LIBEXECDIR);
 	snprintf(cfg->xenstored, sizeof(cfg->xenstored),
 		 "/usr/lib/xen-4.17/bin/xenstored");
+	snprintf(cfg->xen_kernel, sizeof(cfg->xen_kernel),
+		 "/var/lib/libretto/images/vmlinuz");
+	snprintf(cfg->xen_ramdisk, sizeof(cfg->xen_ramdisk),
+		 "/var/lib/libretto/images/guest.cpio.gz");
+	snprintf(cfg->xen_cmdline, sizeof(cfg->xen_cmdline),
+		 "console=hvc0 quiet");
 }
 
 /* An absolute path that fits `size` bytes with its NUL. */
@@ -54,6 +60,34 @@ static int load_path(struct lt_yaml *y, yaml_node_t *node, const char *where,
 				    "%s is longer than %zu characters", found,
 				    size - 1);
 	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
+/* A kernel command line: printable ASCII only (no newline can reach the
+ * guest's kernel), at most XEN_CMDLINE_SIZE - 1 bytes; "" is allowed. */
+static int load_cmdline(struct lt_yaml *y, yaml_node_t *node,
+			struct daemon_config *cfg)
+{
+	const char *where = "xen_cmdline";
+	char found[64];
+	const char *s =
+	    lt_yaml_string(y, node, where, 1, "a kernel command line");
+
+	if (!s)
+		return -1;
+	lt_yaml_describe(node, found, sizeof(found));
+	if (strlen(s) >= sizeof(cfg->xen_cmdline))
+		return lt_yaml_fail(y, node, where,
+				    "%s is longer than %zu characters", found,
+				    sizeof(cfg->xen_cmdline) - 1);
+	for (const char *p = s; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return lt_yaml_fail(y, node, where,
+					    "%s holds a control or non-ASCII "
+					    "character (expected printable "
+					    "ASCII)",
+					    found);
+	memcpy(cfg->xen_cmdline, s, strlen(s) + 1);
 	return 0;
 }
 
@@ -138,7 +172,8 @@ static int load_settings(struct lt_yaml *y, struct daemon_config *cfg)
 	    LT_FIELD("run_dir", 0),	  LT_FIELD("backend", 0),
 	    LT_FIELD("control_group", 0), LT_FIELD("client_buffer_max", 0),
 	    LT_FIELD("on_shutdown", 0),	  LT_FIELD("libexec_dir", 0),
-	    LT_FIELD("xenstored", 0)};
+	    LT_FIELD("xenstored", 0),	  LT_FIELD("xen_kernel", 0),
+	    LT_FIELD("xen_ramdisk", 0),	  LT_FIELD("xen_cmdline", 0)};
 	uint64_t size;
 	int i;
 
@@ -179,6 +214,14 @@ static int load_settings(struct lt_yaml *y, struct daemon_config *cfg)
 		       sizeof(cfg->libexec_dir)) < 0) ||
 	    (f[8].value && load_path(y, f[8].value, "xenstored", cfg->xenstored,
 				     sizeof(cfg->xenstored)) < 0))
+		return -1;
+	if ((f[9].value &&
+	     load_path(y, f[9].value, "xen_kernel", cfg->xen_kernel,
+		       sizeof(cfg->xen_kernel)) < 0) ||
+	    (f[10].value &&
+	     load_path(y, f[10].value, "xen_ramdisk", cfg->xen_ramdisk,
+		       sizeof(cfg->xen_ramdisk)) < 0) ||
+	    (f[11].value && load_cmdline(y, f[11].value, cfg) < 0))
 		return -1;
 	return 0;
 }

@@ -8,6 +8,10 @@
 
 #include "deployment.h"
 
+/* Xen keeps a PV guest's command line in 1024 bytes (MAX_GUEST_CMDLINE),
+ * its NUL included. */
+#define XEN_CMDLINE_SIZE 1024
+
 struct daemon_config {
 	char socket_path[108];	/* -s; default LT_DEFAULT_SOCKET */
 	char state_dir[256];	/* --state-dir; default /var/lib/libretto */
@@ -19,6 +23,11 @@ struct daemon_config {
 	int destroy_on_shutdown;  /* SIGTERM destroys the deployments */
 	char libexec_dir[256];	  /* netserver, agent, preload library */
 	char xenstored[256];	  /* sim: xenstored binary */
+	/* xen: what every PV domain boots (docs/xen.md); the files are
+	 * checked when the backend starts, not at load. */
+	char xen_kernel[256];
+	char xen_ramdisk[256];
+	char xen_cmdline[XEN_CMDLINE_SIZE];
 	int test_faults; /* --test-faults: switch may be told to fail */
 };
 

@@ -237,6 +237,7 @@ struct domain *domain_new(struct deployment *dep,
 		   d->mac);
 	memcpy(d->be.mac, d->mac, sizeof(d->mac));
 	d->be.vf = -1;
+	d->be.vf_capable = app != NULL && d->spec.mode != LT_MODE_SERVER;
 	TAILQ_INSERT_TAIL(&dep->domains, d, entry);
 
 	if (d->spec.mode == LT_MODE_SERVER) {

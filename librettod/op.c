@@ -21,9 +21,6 @@ struct op_runtime {
 	const struct step *current;
 };
 
-/* How long a domain's guest may take to report ready. */
-#define OP_BOOT_TIMEOUT_MS 10000
-
 static const char *const step_names[] = {
     [STEP_SETUP] = "setup",	[STEP_TEARDOWN] = "teardown",
     [STEP_CREATE] = "create",	[STEP_RUN] = "run",
@@ -265,8 +262,9 @@ static void op_run_started(void *arg, int err, const char *msg)
 		op_step_done(op, err, msg);
 		return;
 	}
-	domain_boot_wait(rt(op)->current->dom, OP_BOOT_TIMEOUT_MS, op_step_done,
-			 op);
+	domain_boot_wait(rt(op)->current->dom,
+			 op->dep->engine->backend->ops->boot_timeout_ms,
+			 op_step_done, op);
 }
 
 /* Starts the backend call of step s; returns -1 with *why on a failure to

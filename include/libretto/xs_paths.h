@@ -85,6 +85,15 @@
 #define LT_XS_APP_VIF_STATE "vif-state"
 #define LT_XS_APP_STATS	    "stats"
 
+/* xen: how the guest image's /init learns what to run (docs/xen.md):
+ * boot/argv/<i> and boot/env/<i> ("K=V"), i = 0, 1, ... with no gap; and
+ * what it leaves behind when the program ends, the exit code in decimal,
+ * before it powers the domain off. */
+#define LT_XS_BOOT_ARGV		"boot/argv"
+#define LT_XS_BOOT_ENV		"boot/env"
+#define LT_XS_BOOT		"boot"
+#define LT_XS_GUEST_EXIT_STATUS "guest/exit-status"
+
 /* values */
 /* switch/target: the path the app is asked to take. */
 #define LT_SWITCH_TO_DIRECT "direct"

@@ -102,6 +102,7 @@ static void sim_shutdown(struct backend *be)
 
 const struct backend_ops sim_backend_ops = {
     .name = "sim",
+    .boot_timeout_ms = 10000,
     .init = sim_init,
     .xenstore_path = sim_xenstore_path,
     .describe = sim_describe,

@@ -316,22 +316,34 @@ static int vf_read(const char *root, const char *label, const char *dev_rel,
 	return 0;
 }
 
+/* pf's address and netdev from its name; dev_rel gets its directory. */
+static int pf_locate(const char *root, const char *pf_name,
+		     struct xen_vf_pf *pf, char *dev_rel, size_t rel_size,
+		     char **err)
+{
+	memset(pf, 0, sizeof(*pf));
+	if (xen_vf_bdf_parse(pf_name, NULL))
+		return pf_resolve_bdf(root, pf_name, pf, dev_rel, rel_size,
+				      err);
+	return pf_resolve_netdev(root, pf_name, pf, dev_rel, rel_size, err);
+}
+
+int xen_vf_pf_locate(const char *root, const char *pf_name,
+		     struct xen_vf_pf *pf, char **err)
+{
+	char dev_rel[64 + IF_NAMESIZE];
+
+	return pf_locate(root, pf_name, pf, dev_rel, sizeof(dev_rel), err);
+}
+
 int xen_vf_pf_discover(const char *root, const char *pf_name,
 		       struct xen_vf_pf *pf, char **err)
 {
 	/* the PF's device directory, relative to root */
 	char dev_rel[64 + IF_NAMESIZE],
 	    label[IF_NAMESIZE + XEN_VF_BDF_SIZE + 4];
-	int rc;
 
-	memset(pf, 0, sizeof(*pf));
-	if (xen_vf_bdf_parse(pf_name, NULL))
-		rc = pf_resolve_bdf(root, pf_name, pf, dev_rel, sizeof(dev_rel),
-				    err);
-	else
-		rc = pf_resolve_netdev(root, pf_name, pf, dev_rel,
-				       sizeof(dev_rel), err);
-	if (rc < 0)
+	if (pf_locate(root, pf_name, pf, dev_rel, sizeof(dev_rel), err) < 0)
 		return -1;
 
 	if (pf->netdev[0] != '\0')

@@ -50,6 +50,15 @@ struct xen_vf_pf {
 int xen_vf_pf_discover(const char *root, const char *pf_name,
 		       struct xen_vf_pf *pf, char **err);
 
+/*
+ * Only the first step of discover: pf->bdf and pf->netdev (the rest of *pf
+ * zero) for a device that need not be SR-IOV capable, such as the NIC the
+ * xen backend passes through to the network server.  -1 with *err when
+ * pf_name is neither a PCI device nor the netdev of one.
+ */
+int xen_vf_pf_locate(const char *root, const char *pf_name,
+		     struct xen_vf_pf *pf, char **err);
+
 /* Whether s is a PCI address "dddd:bb:dd.f" (either case); out gets it in
  * lower case.  out may be NULL. */
 bool xen_vf_bdf_parse(const char *s, char out[XEN_VF_BDF_SIZE]);

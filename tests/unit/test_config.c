@@ -106,8 +106,8 @@ static void test_errors(void)
 	CHECK_ERROR("backend: sim\nsockets: /x\n",
 		    ":2:1: unknown key \"sockets\" (expected socket, "
 		    "state_dir, run_dir, backend, control_group, "
-		    "client_buffer_max, on_shutdown, libexec_dir or "
-		    "xenstored)");
+		    "client_buffer_max, on_shutdown, libexec_dir, "
+		    "xenstored, xen_kernel, xen_ramdisk or xen_cmdline)");
 	CHECK_ERROR("backend: kvm\n",
 		    ":1:10: backend: \"kvm\" is not valid (expected sim or "
 		    "xen)");

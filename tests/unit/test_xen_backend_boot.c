@@ -1,0 +1,240 @@
+/*
+ * The xen backend's boot nodes (librettod/xen/xl_boot.c) in a real
+ * xenstored: Debian's C xenstored under the project's preload, in a
+ * private directory, as test_platform_xs runs it.  Checks every node the
+ * guest image's /init reads, their permissions (dom0 owns, the guest
+ * reads), and that a second write leaves nothing of the first.
+ *
+ * What a guest sees of them under Xen (a read allowed, a write refused)
+ * needs a real domain: tests/xen/run.
+ *
+ * usage: test_xen_backend_boot <libretto-xsd-preload.so> <xenstored>
+ * Exits 77 (skip) when either is missing or we are not root.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "check.h"
+#include "xl_backend.h"
+#include "xs.h"
+
+#define DOMID 7
+
+static char tmpdir[] = "/tmp/libretto-xen-boot.XXXXXX";
+static char socket_path[128];
+static pid_t xsd_pid = -1;
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static void stop_xenstored(void)
+{
+	if (xsd_pid > 0) {
+		kill(xsd_pid, SIGTERM);
+		waitpid(xsd_pid, NULL, 0);
+		xsd_pid = -1;
+	}
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* xenstored -N under the preload; ready once it answers a request. */
+static int start_xenstored(const char *preload, const char *xenstored)
+{
+	char path[256], log[256];
+
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(socket_path, sizeof(socket_path), "%s/socket", tmpdir);
+	setenv("XENSTORED_PATH", socket_path, 1);
+	snprintf(path, sizeof(path), "%s/run", tmpdir);
+	setenv("XENSTORED_RUNDIR", path, 1);
+	snprintf(log, sizeof(log), "%s/xenstored.log", tmpdir);
+	xsd_pid = fork();
+	if (xsd_pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		setenv("LD_PRELOAD", preload, 1);
+		execl(xenstored, xenstored, "-N", (char *)NULL);
+		_exit(127);
+	}
+	if (xsd_pid < 0)
+		return -1;
+	for (int i = 0; i < 200; i++) {
+		struct timespec tick = {0, 50 * 1000 * 1000};
+		struct xs_handle *h;
+		char **d = NULL;
+		unsigned n;
+
+		if (waitpid(xsd_pid, NULL, WNOHANG) == xsd_pid) {
+			xsd_pid = -1;
+			fprintf(stderr, "xenstored exited during start-up\n");
+			return -1;
+		}
+		h = xs_open(0);
+		if (h != NULL) {
+			d = xs_directory(h, XBT_NULL, "/", &n);
+			xs_close(h);
+		}
+		free(d);
+		if (d != NULL)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	fprintf(stderr, "xenstored not answering after 10 s\n");
+	return -1;
+}
+
+static char *node(struct xs_handle *h, const char *leaf)
+{
+	char path[128];
+	unsigned len;
+
+	snprintf(path, sizeof(path), "/local/domain/%d/libretto/boot/%s", DOMID,
+		 leaf);
+	return xs_read(h, XBT_NULL, path, &len);
+}
+
+static int node_is(struct xs_handle *h, const char *leaf, const char *want)
+{
+	char *v = node(h, leaf);
+	int ok = v != NULL && strcmp(v, want) == 0;
+
+	if (!ok)
+		fprintf(stderr, "boot/%s: \"%s\", not \"%s\"\n", leaf,
+			v ? v : "(absent)", want);
+	free(v);
+	return ok;
+}
+
+static int node_absent(struct xs_handle *h, const char *leaf)
+{
+	char *v = node(h, leaf);
+
+	free(v);
+	return v == NULL && errno == ENOENT;
+}
+
+/* Owner dom0 (everyone else: nothing), the guest may read. */
+static int perms_ok(struct xs_handle *h, const char *leaf)
+{
+	char path[128];
+	struct xs_permissions *p;
+	unsigned n = 0;
+	int ok;
+
+	snprintf(path, sizeof(path), "/local/domain/%d/libretto/boot%s%s",
+		 DOMID, leaf[0] ? "/" : "", leaf);
+	p = xs_get_permissions(h, XBT_NULL, path, &n);
+	ok = p != NULL && n == 2 && p[0].id == 0 &&
+	     p[0].perms == XS_PERM_NONE && p[1].id == DOMID &&
+	     p[1].perms == XS_PERM_READ;
+	if (!ok)
+		fprintf(stderr, "%s: %u permissions, not n0 r%d\n", path, n,
+			DOMID);
+	free(p);
+	return ok;
+}
+
+static void test_boot(struct lt_xs *xs, struct xs_handle *h)
+{
+	char *const argv[] = {"/usr/local/libexec/libretto/libretto-agent",
+			      "--",
+			      "redis-server",
+			      "--save",
+			      "",
+			      NULL};
+	char *const envp[] = {"A=1", "LIBRETTO_DOMID=99", NULL};
+	char *const argv2[] = {"/x/libretto-netserver", NULL};
+	char *err = NULL;
+
+	CHECK(lt_xs_mkdir(xs, XBT_NULL, "/local/domain/7/libretto") == 0);
+	if (!CHECK(xl_boot_write(xs, DOMID, argv, envp, &err) == 0)) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		return;
+	}
+	CHECK(node_is(h, "argv/0", "libretto-agent"));
+	CHECK(node_is(h, "argv/1", "--"));
+	CHECK(node_is(h, "argv/2", "redis-server"));
+	CHECK(node_is(h, "argv/3", "--save"));
+	CHECK(node_is(h, "argv/4", ""));
+	CHECK(node_absent(h, "argv/5"));
+	/* the domid first; the engine's entries after it win */
+	CHECK(node_is(h, "env/0", "LIBRETTO_DOMID=7"));
+	CHECK(node_is(h, "env/1", "A=1"));
+	CHECK(node_is(h, "env/2", "LIBRETTO_DOMID=99"));
+	CHECK(node_absent(h, "env/3"));
+	CHECK(perms_ok(h, ""));
+	CHECK(perms_ok(h, "argv"));
+	CHECK(perms_ok(h, "argv/0"));
+	CHECK(perms_ok(h, "env/1"));
+
+	/* again, shorter, no env: nothing of the first write is left */
+	CHECK(xl_boot_write(xs, DOMID, argv2, NULL, &err) == 0);
+	CHECK(node_is(h, "argv/0", "libretto-netserver"));
+	CHECK(node_absent(h, "argv/1"));
+	CHECK(node_is(h, "env/0", "LIBRETTO_DOMID=7"));
+	CHECK(node_absent(h, "env/1"));
+
+	char *const none[] = {NULL};
+	CHECK(xl_boot_write(xs, DOMID, none, NULL, &err) < 0);
+	CHECK(err && strcmp(err, "domain 7: nothing to run") == 0);
+	free(err);
+}
+
+int main(int argc, char **argv)
+{
+	struct event_base *base = NULL;
+	struct lt_xs *xs = NULL;
+	struct xs_handle *h = NULL;
+	char *err = NULL;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s <preload.so> <xenstored>\n",
+			argv[0]);
+		return 2;
+	}
+	if (geteuid() != 0 || access(argv[1], R_OK) != 0 ||
+	    access(argv[2], X_OK) != 0) {
+		printf("skip: needs root, %s and %s\n", argv[1], argv[2]);
+		return 77;
+	}
+	if (!CHECK(start_xenstored(argv[1], argv[2]) == 0))
+		goto out;
+	base = event_base_new();
+	xs = base ? lt_xs_open(base, socket_path, &err) : NULL;
+	h = xs_open(0);
+	if (CHECK(xs != NULL && h != NULL))
+		test_boot(xs, h);
+	else
+		fprintf(stderr, "%s\n", err ? err : "no connection");
+out:
+	free(err);
+	if (h != NULL)
+		xs_close(h);
+	if (xs != NULL)
+		lt_xs_close(xs);
+	if (base != NULL)
+		event_base_free(base);
+	stop_xenstored();
+	return check_summary("test_xen_backend_boot");
+}
