@@ -9,10 +9,10 @@
  *     publishes its reference (xen: an event-channel port); the peer binds
  *     to it; either side then notifies the other, waits, or polls an fd.
  *
- * The handles are opaque so that platform_posix.c (this issue) and
- * platform_xen.c (later: libxengntshr/gnttab + libxenevtchn) can be
- * swapped without touching a caller, and so that a runtime dispatcher can
- * be put in front of both without an API change.
+ * Both realisations are in the library: platform_posix.c (the sim's) and
+ * platform_xen.c (libxengntshr/gnttab + libxenevtchn).  A process uses one,
+ * chosen at its first call by PLAT_ENV (platform.c); the handles are
+ * opaque, so no caller knows which.
  *
  * Every function that can fail returns 0 (or a count) on success and a
  * negative errno on failure; nothing is printed: a guest decides itself
@@ -23,22 +23,29 @@
 
 #include <stddef.h>
 
-/* Longest reference text, NUL included.  Sized for the Xen drop-in: a
- * comma-separated list of one grant ref (up to 10 digits) per page of a
- * PLAT_SHARE_MAX_PAGES share, well under xenstore's 4096-byte value. */
+/* Longest reference text, NUL included.  Under Xen a share's text is its
+ * grant refs, comma-separated: a VIF's 514 fit while the refs stay below
+ * 1000000 (a grant table of up to 1953 frames; Xen's default is 64), and
+ * plat_share_alloc fails with -E2BIG rather than truncate.  xenstore
+ * takes the text in pieces (platform_xs.h). */
 #define PLAT_REF_MAX 4096
 
 /* The largest share, 1024 pages (4 MiB): a VIF's two rings of 1 MiB each
  * (docs/datapath.md) fit with room to spare.  A bound so that a corrupt
- * ring-pages in xenstore cannot make a peer map an absurd size.  (Under
- * Xen a share this large needs its grant refs spread over several nodes,
- * as netfront's multi-page rings do: ring-ref0, ring-ref1, ...) */
+ * ring-pages in xenstore cannot make a peer map an absurd size. */
 #define PLAT_SHARE_MAX_PAGES 1024
 
-/* Which realisation this library was built with ("posix" or, later,
- * "xen"); published beside the references so that a peer refuses a
+/* The environment variable that chooses the realisation: "posix" (the
+ * default, also when unset or empty) or "xen".  Read once, at the first
+ * call.  Any other value makes every call that would make a handle fail
+ * with -EINVAL, and is the one thing this library prints (once, on
+ * stderr), since no errno names a variable. */
+#define PLAT_ENV "LIBRETTO_PLATFORM"
+
+/* The realisation in use ("posix" or "xen"; "invalid" for an unknown
+ * PLAT_ENV); published beside the references so that a peer refuses a
  * reference of a kind it cannot map instead of misparsing it. */
-extern const char plat_name[];
+const char *plat_name(void);
 
 /* The page size shared memory is counted in (4096 on x86, as on Xen). */
 size_t plat_page_size(void);
@@ -86,7 +93,9 @@ int plat_chan_bind(unsigned peer, const char *ref, struct plat_chan **out);
 const char *plat_chan_ref(const struct plat_chan *c);
 
 /* Signals the peer.  Notifications coalesce, as a Xen event channel's
- * pending bit does: N notifies before the peer looks wake it once.
+ * pending bit does: N notifies before the peer looks wake it once (under
+ * xen once or twice: the kernel takes an event when it is delivered, and
+ * those sent before the ack wake it again; docs/platform.md).
  * Notifying a peer that closed or died is not an error (it is dropped, as
  * Xen drops a send on a port whose remote end is closed). */
 int plat_chan_notify(struct plat_chan *c);

@@ -11,7 +11,7 @@
  * the counters with the last descriptor or mapping, whoever dies first and
  * however (SIGKILL included).
  */
-#include "platform.h"
+#include "platform_ops.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,8 +28,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-const char plat_name[] = "posix";
 
 /* The memfd's name, seen by readlink(/proc/self/fd/N) as "/memfd:<name>
  * (deleted)"; the random token in it lets a mapper tell the share it was
@@ -56,12 +54,9 @@ struct plat_chan {
 	char ref[PLAT_REF_MAX];
 };
 
-size_t plat_page_size(void)
-{
-	long v = sysconf(_SC_PAGESIZE);
-
-	return v > 0 ? (size_t)v : 4096;
-}
+/* Used by the failure paths of the calls that come before them. */
+static void posix_shared_free(struct plat_shared *s);
+static void posix_chan_close(struct plat_chan *c);
 
 /* ---- naming a process robustly --------------------------------------- */
 
@@ -156,7 +151,8 @@ static int take_fd(int pidfd, int fd)
 
 /* ---- shared pages ---------------------------------------------------- */
 
-int plat_share_alloc(unsigned peer, size_t npages, struct plat_shared **out)
+static int posix_share_alloc(unsigned peer, size_t npages,
+			     struct plat_shared **out)
 {
 	struct plat_shared *s;
 	unsigned long long start;
@@ -205,7 +201,7 @@ int plat_share_alloc(unsigned peer, size_t npages, struct plat_shared **out)
 	return 0;
 fail:
 	r = -errno;
-	plat_shared_free(s);
+	posix_shared_free(s);
 	return r;
 }
 
@@ -247,8 +243,8 @@ static int check_memfd(int fd, uint64_t token, size_t len)
 	return 0;
 }
 
-int plat_share_map(unsigned peer, const char *ref, size_t npages,
-		   struct plat_shared **out)
+static int posix_share_map(unsigned peer, const char *ref, size_t npages,
+			   struct plat_shared **out)
 {
 	struct plat_shared *s;
 	unsigned long long start;
@@ -299,22 +295,22 @@ int plat_share_map(unsigned peer, const char *ref, size_t npages,
 	return 0;
 }
 
-void *plat_shared_addr(const struct plat_shared *s)
+static void *posix_shared_addr(const struct plat_shared *s)
 {
 	return s->addr;
 }
 
-size_t plat_shared_npages(const struct plat_shared *s)
+static size_t posix_shared_npages(const struct plat_shared *s)
 {
 	return s->npages;
 }
 
-const char *plat_shared_ref(const struct plat_shared *s)
+static const char *posix_shared_ref(const struct plat_shared *s)
 {
 	return s->ref;
 }
 
-void plat_shared_free(struct plat_shared *s)
+static void posix_shared_free(struct plat_shared *s)
 {
 	int saved = errno;
 
@@ -377,7 +373,7 @@ static struct plat_chan *chan_new(unsigned peer)
 	return c;
 }
 
-int plat_chan_alloc_unbound(unsigned peer, struct plat_chan **out)
+static int posix_chan_alloc_unbound(unsigned peer, struct plat_chan **out)
 {
 	unsigned long long start;
 	struct plat_chan *c;
@@ -408,11 +404,12 @@ int plat_chan_alloc_unbound(unsigned peer, struct plat_chan **out)
 	return 0;
 fail:
 	r = -errno;
-	plat_chan_close(c);
+	posix_chan_close(c);
 	return r;
 }
 
-int plat_chan_bind(unsigned peer, const char *ref, struct plat_chan **out)
+static int posix_chan_bind(unsigned peer, const char *ref,
+			   struct plat_chan **out)
 {
 	unsigned long long start, id_a, id_b;
 	int pid, fd_a, fd_b, end = 0, pidfd, r;
@@ -440,19 +437,19 @@ int plat_chan_bind(unsigned peer, const char *ref, struct plat_chan **out)
 	}
 	close(pidfd);
 	if (r < 0) {
-		plat_chan_close(c);
+		posix_chan_close(c);
 		return r;
 	}
 	*out = c;
 	return 0;
 }
 
-const char *plat_chan_ref(const struct plat_chan *c)
+static const char *posix_chan_ref(const struct plat_chan *c)
 {
 	return c->ref;
 }
 
-int plat_chan_notify(struct plat_chan *c)
+static int posix_chan_notify(struct plat_chan *c)
 {
 	uint64_t one = 1;
 
@@ -463,12 +460,12 @@ int plat_chan_notify(struct plat_chan *c)
 	return errno == EAGAIN ? 0 : -errno;
 }
 
-int plat_chan_fd(const struct plat_chan *c)
+static int posix_chan_fd(const struct plat_chan *c)
 {
 	return c->rx;
 }
 
-int plat_chan_ack(struct plat_chan *c)
+static int posix_chan_ack(struct plat_chan *c)
 {
 	uint64_t v;
 
@@ -479,7 +476,7 @@ int plat_chan_ack(struct plat_chan *c)
 	return errno == EAGAIN ? 0 : -errno;
 }
 
-int plat_chan_wait(struct plat_chan *c, int timeout_ms)
+static int posix_chan_wait(struct plat_chan *c, int timeout_ms)
 {
 	struct pollfd p = {.fd = c->rx, .events = POLLIN};
 	int r;
@@ -489,14 +486,14 @@ int plat_chan_wait(struct plat_chan *c, int timeout_ms)
 		return -errno;
 	if (r == 0)
 		return 0;
-	r = plat_chan_ack(c);
+	r = posix_chan_ack(c);
 	/* 0 here means a second reader of our rx took the event (there is
 	 * none by design): a spurious wake-up, reported as a timeout is;
 	 * callers look at their ring either way. */
 	return r;
 }
 
-void plat_chan_close(struct plat_chan *c)
+static void posix_chan_close(struct plat_chan *c)
 {
 	int saved = errno;
 
@@ -509,3 +506,21 @@ void plat_chan_close(struct plat_chan *c)
 	free(c);
 	errno = saved;
 }
+
+const struct plat_ops plat_posix_ops = {
+    .name = "posix",
+    .share_alloc = posix_share_alloc,
+    .share_map = posix_share_map,
+    .shared_addr = posix_shared_addr,
+    .shared_npages = posix_shared_npages,
+    .shared_ref = posix_shared_ref,
+    .shared_free = posix_shared_free,
+    .chan_alloc_unbound = posix_chan_alloc_unbound,
+    .chan_bind = posix_chan_bind,
+    .chan_ref = posix_chan_ref,
+    .chan_notify = posix_chan_notify,
+    .chan_fd = posix_chan_fd,
+    .chan_ack = posix_chan_ack,
+    .chan_wait = posix_chan_wait,
+    .chan_close = posix_chan_close,
+};

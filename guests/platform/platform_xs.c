@@ -47,28 +47,109 @@ static int tx_end(struct xs_handle *h, xs_transaction_t t, int r)
 	return xs_transaction_end(h, t, false) ? 0 : -errno;
 }
 
+int plat_xs_ref_split(const char *ref, size_t max, struct plat_xs_piece *pieces,
+		      size_t npieces)
+{
+	size_t len = strlen(ref), pos = 0, n = 0, cut;
+
+	if (len == 0)
+		return -EINVAL;
+	if (len <= max) {
+		if (npieces == 0)
+			return -EINVAL;
+		pieces[0] = (struct plat_xs_piece){0, len};
+		return 1;
+	}
+	/* Cut texts are lists: an empty item would make an empty piece,
+	 * or one that begins or ends with a comma. */
+	if (ref[0] == ',' || ref[len - 1] == ',' || strstr(ref, ",,") != NULL)
+		return -EINVAL;
+	while (pos < len) {
+		if (n == npieces)
+			return -EINVAL;
+		if (len - pos <= max) {
+			cut = len;
+		} else {
+			/* The last comma that leaves at most max bytes before
+			 * it: ref[pos + max] itself may be that comma. */
+			cut = pos + max;
+			while (cut > pos && ref[cut] != ',')
+				cut--;
+		}
+		if (cut == pos)
+			return -EINVAL; /* an item longer than max */
+		pieces[n++] = (struct plat_xs_piece){pos, cut - pos};
+		pos = cut < len ? cut + 1 : len; /* past the comma */
+	}
+	return (int)n;
+}
+
+/* The leaf of ring-ref piece i: ring-ref<i>. */
+static void piece_leaf(char *buf, size_t size, size_t i)
+{
+	snprintf(buf, size, PLAT_XS_VIF_RING_REF "%zu", i);
+}
+
+/* Writes ref as ring-ref, or as pieces ring-ref0.. when it is longer than
+ * a node may be, and removes whatever the other form or a longer earlier
+ * publish left. */
+static int tx_write_ref(struct guest_xs *gx, xs_transaction_t t,
+			const char *ref)
+{
+	struct plat_xs_piece pieces[PLAT_XS_REF_NODES_MAX];
+	char leaf[64], value[PLAT_XS_REF_NODE_MAX + 1];
+	int n, r = 0;
+	size_t i;
+
+	n = plat_xs_ref_split(ref, PLAT_XS_REF_NODE_MAX, pieces,
+			      PLAT_XS_REF_NODES_MAX);
+	if (n < 0)
+		return n;
+	if (n == 1)
+		r = tx_write(gx, t, PLAT_XS_VIF_RING_REF, ref);
+	else
+		r = tx_rm(gx, t, PLAT_XS_VIF_RING_REF);
+	for (i = 0; i < PLAT_XS_REF_NODES_MAX && r == 0; i++) {
+		piece_leaf(leaf, sizeof(leaf), i);
+		if (n == 1 || i >= (size_t)n) {
+			r = tx_rm(gx, t, leaf);
+			continue;
+		}
+		memcpy(value, ref + pieces[i].off, pieces[i].len);
+		value[pieces[i].len] = '\0';
+		r = tx_write(gx, t, leaf, value);
+	}
+	return r;
+}
+
 int plat_xs_vif_publish(struct guest_xs *gx, const struct plat_shared *ring,
 			const struct plat_chan *chan)
+{
+	return plat_xs_vif_publish_refs(gx, plat_shared_ref(ring),
+					plat_shared_npages(ring),
+					plat_chan_ref(chan));
+}
+
+int plat_xs_vif_publish_refs(struct guest_xs *gx, const char *ring_ref,
+			     size_t ring_pages, const char *event_channel)
 {
 	char pages[24], state[8];
 	int tries, r = -EAGAIN;
 
-	snprintf(pages, sizeof(pages), "%zu", plat_shared_npages(ring));
+	snprintf(pages, sizeof(pages), "%zu", ring_pages);
 	snprintf(state, sizeof(state), "%d", XenbusStateInitialised);
 	for (tries = 0; tries < XS_TRIES && r == -EAGAIN; tries++) {
 		xs_transaction_t t = xs_transaction_start(gx->h);
 
 		if (t == XBT_NULL)
 			return -errno;
-		r = tx_write(gx, t, PLAT_XS_VIF_PLATFORM, plat_name);
+		r = tx_write(gx, t, PLAT_XS_VIF_PLATFORM, plat_name());
 		if (r == 0)
-			r = tx_write(gx, t, PLAT_XS_VIF_RING_REF,
-				     plat_shared_ref(ring));
+			r = tx_write_ref(gx, t, ring_ref);
 		if (r == 0)
 			r = tx_write(gx, t, PLAT_XS_VIF_RING_PAGES, pages);
 		if (r == 0)
-			r = tx_write(gx, t, PLAT_XS_VIF_EVTCHN,
-				     plat_chan_ref(chan));
+			r = tx_write(gx, t, PLAT_XS_VIF_EVTCHN, event_channel);
 		/* Last: a reader watching state sees the rest with it. */
 		if (r == 0)
 			r = tx_write(gx, t, PLAT_XS_VIF_STATE, state);
@@ -107,6 +188,12 @@ int plat_xs_vif_withdraw(struct guest_xs *gx)
 		for (i = 0; i < sizeof(leaves) / sizeof(leaves[0]) && r == 0;
 		     i++)
 			r = tx_rm(gx, t, leaves[i]);
+		for (i = 0; i < PLAT_XS_REF_NODES_MAX && r == 0; i++) {
+			char leaf[64];
+
+			piece_leaf(leaf, sizeof(leaf), i);
+			r = tx_rm(gx, t, leaf);
+		}
 		if (r == 0)
 			r = tx_write(gx, t, PLAT_XS_VIF_STATE, state);
 		r = tx_end(gx->h, t, r);
@@ -139,6 +226,37 @@ static int tx_read(struct xs_handle *h, xs_transaction_t t, unsigned domid,
 	return 0;
 }
 
+/* Reads ring-ref, or joins its pieces ring-ref0.. (up to the first
+ * missing one) with ','.  -ENOENT when neither form is there. */
+static int tx_read_ref(struct xs_handle *h, xs_transaction_t t, unsigned domid,
+		       char *buf, size_t size)
+{
+	char leaf[64], piece[PLAT_XS_REF_NODE_MAX + 1];
+	size_t used = 0, len, i;
+	int r;
+
+	r = tx_read(h, t, domid, PLAT_XS_VIF_RING_REF, buf, size);
+	if (r != -ENOENT)
+		return r;
+	for (i = 0; i < PLAT_XS_REF_NODES_MAX; i++) {
+		piece_leaf(leaf, sizeof(leaf), i);
+		r = tx_read(h, t, domid, leaf, piece, sizeof(piece));
+		if (r == -ENOENT && i > 0)
+			break;
+		if (r < 0)
+			return r;
+		len = strlen(piece);
+		/* an empty piece, or more than a reference can be */
+		if (len == 0 || used + (i > 0) + len >= size)
+			return -EINVAL;
+		if (i > 0)
+			buf[used++] = ',';
+		memcpy(buf + used, piece, len + 1);
+		used += len;
+	}
+	return 0;
+}
+
 static int parse_uint(const char *s, unsigned max, unsigned *out)
 {
 	unsigned long v;
@@ -168,8 +286,8 @@ int plat_xs_vif_read(struct xs_handle *h, unsigned domid,
 		r = tx_read(h, t, domid, PLAT_XS_VIF_PLATFORM, out->platform,
 			    sizeof(out->platform));
 		if (r == 0)
-			r = tx_read(h, t, domid, PLAT_XS_VIF_RING_REF,
-				    out->ring_ref, sizeof(out->ring_ref));
+			r = tx_read_ref(h, t, domid, out->ring_ref,
+					sizeof(out->ring_ref));
 		if (r == 0)
 			r = tx_read(h, t, domid, PLAT_XS_VIF_RING_PAGES, pages,
 				    sizeof(pages));
@@ -186,7 +304,7 @@ int plat_xs_vif_read(struct xs_handle *h, unsigned domid,
 	}
 	if (r < 0)
 		return r;
-	if (strcmp(out->platform, plat_name) != 0)
+	if (strcmp(out->platform, plat_name()) != 0)
 		return -EPROTONOSUPPORT;
 	if (parse_uint(pages, PLAT_SHARE_MAX_PAGES, &out->ring_pages) < 0 ||
 	    out->ring_pages == 0 ||
