@@ -65,6 +65,10 @@ struct lt_app {
 
 struct lt_network {
 	char nic[LT_NAME_MAX + 1];
+	/* xen: the SR-IOV PF whose VFs make the pool, when the network
+	 * server has nic passed through; "" when not given (docs/
+	 * deployment.md). */
+	char vf_pf[LT_NAME_MAX + 1];
 	struct in_addr subnet;
 	unsigned prefix;
 	struct in_addr gateway;

@@ -81,7 +81,7 @@ int lt_app_equal(const struct lt_app *a, const struct lt_app *b)
 
 int lt_network_equal(const struct lt_network *a, const struct lt_network *b)
 {
-	return strcmp(a->nic, b->nic) == 0 &&
+	return strcmp(a->nic, b->nic) == 0 && strcmp(a->vf_pf, b->vf_pf) == 0 &&
 	       a->subnet.s_addr == b->subnet.s_addr && a->prefix == b->prefix &&
 	       a->gateway.s_addr == b->gateway.s_addr &&
 	       a->server_ip.s_addr == b->server_ip.s_addr &&

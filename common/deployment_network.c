@@ -36,16 +36,17 @@ static int nic_valid(const char *s)
 	return 1;
 }
 
-static int load_nic(struct lt_yaml *y, yaml_node_t *node, char *out)
+static int load_nic(struct lt_yaml *y, yaml_node_t *node, const char *where,
+		    char *out)
 {
 	char found[64];
-	const char *s = lt_yaml_string(y, node, "network.nic", 0, "a NIC name");
+	const char *s = lt_yaml_string(y, node, where, 0, "a NIC name");
 
 	if (!s)
 		return -1;
 	if (!nic_valid(s)) {
 		lt_yaml_describe(node, found, sizeof(found));
-		return lt_yaml_fail(y, node, "network.nic",
+		return lt_yaml_fail(y, node, where,
 				    "%s is not a NIC name (expected 1 to %d "
 				    "characters of a-z, A-Z, 0-9, '_', '.', "
 				    "':' and '-')",
@@ -206,12 +207,15 @@ int lt_load_network(struct lt_yaml *y, yaml_node_t *node,
 	struct lt_yaml_field f[] = {
 	    LT_FIELD("nic", 1),	    LT_FIELD("subnet", 1),
 	    LT_FIELD("gateway", 1), LT_FIELD("server_ip", 1),
-	    LT_FIELD("pool", 1),    LT_FIELD("vfs", 0)};
+	    LT_FIELD("pool", 1),    LT_FIELD("vfs", 0),
+	    LT_FIELD("vf_pf", 0)};
 	unsigned long long vfs = 0;
 
 	if (lt_yaml_fields(y, node, "network", f, LT_NFIELDS(f)) < 0)
 		return -1;
-	if (load_nic(y, f[0].value, net->nic) < 0 ||
+	if (load_nic(y, f[0].value, "network.nic", net->nic) < 0 ||
+	    (f[6].value &&
+	     load_nic(y, f[6].value, "network.vf_pf", net->vf_pf) < 0) ||
 	    load_subnet(y, f[1].value, net) < 0 ||
 	    load_host(y, f[2].value, "network.gateway", net, &net->gateway) <
 		0 ||

@@ -130,6 +130,7 @@ static void test_variants(void)
 		CHECK(d->server.memory_bytes == 256ull << 20);
 		CHECK(d->server.vcpus == 1);
 		CHECK(d->net.vfs == 0);
+		CHECK(d->net.vf_pf[0] == '\0');
 		CHECK(d->net.prefix == 22);
 		CHECK(d->napps == 2);
 		CHECK(d->apps[0].nports == 3);
@@ -148,7 +149,7 @@ static void test_variants(void)
 	d = load("name: big\n"
 		 "network: {nic: '0000:03:00.0', subnet: 10.0.0.0/8,"
 		 " gateway: 10.255.255.254, server_ip: 10.255.255.253,"
-		 " pool: 10.1.0.0-10.1.255.255, vfs: 64}\n"
+		 " pool: 10.1.0.0-10.1.255.255, vfs: 64, vf_pf: enp3s0f1}\n"
 		 "server: {memory: 512M, vcpus: 2}\n"
 		 "apps:\n"
 		 "  - {name: c, mode: server, command: [client]}\n"
@@ -161,6 +162,7 @@ static void test_variants(void)
 		CHECK(d->server.vcpus == 2);
 		CHECK(d->apps[0].nports == 0 && d->apps[1].nports == 0);
 		CHECK(d->net.vfs == 64);
+		CHECK(strcmp(d->net.vf_pf, "enp3s0f1") == 0);
 		lt_deployment_free(d);
 	}
 
@@ -260,6 +262,9 @@ static void test_equality(void)
 	CHECK(!lt_app_equal(&da->apps[1], &dc->apps[1])); /* vcpus */
 	CHECK(!lt_network_equal(&da->net, &dc->net));	  /* vfs */
 	CHECK(!lt_server_equal(&da->server, &dc->server));
+	/* vf_pf counts too */
+	strcpy(db->net.vf_pf, "eth1");
+	CHECK(!lt_network_equal(&da->net, &db->net));
 out:
 	lt_deployment_free(da);
 	lt_deployment_free(db);
