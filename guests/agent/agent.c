@@ -233,7 +233,8 @@ static int run(struct agent *a)
 			ip_chan = n;
 			p[n++] = (struct pollfd){.fd = cfd, .events = POLLIN};
 		}
-		if (poll(p, (nfds_t)n, a->bridge.rx_more ? 0 : -1) < 0) {
+		if (poll(p, (nfds_t)n,
+			 a->bridge.rx_more ? 0 : switch_wait_ms(&a->sw)) < 0) {
 			if (errno == EINTR)
 				continue;
 			agent_log("poll: %s\n", strerror(errno));
@@ -247,6 +248,8 @@ static int run(struct agent *a)
 			on_watches(a);
 		if (p[2].revents & POLLIN)
 			on_timer(a);
+		if (switch_wait_ms(&a->sw) >= 0)
+			on_switch(a); /* is its VF there yet? */
 		if (a->net.kind == AGENT_NET_VIF) {
 			if (a->vif.kick && a->vif.phase == VIF_UP)
 				a->bridge.rx_more = true;

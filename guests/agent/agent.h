@@ -80,6 +80,8 @@ int netcfg_link(const char *ifname, const uint8_t *mac, int mtu, bool up);
 int netcfg_link_down(const char *ifname);
 /* A link's Ethernet address.  0 or -errno. */
 int netcfg_mac(const char *ifname, uint8_t mac[6]);
+/* Renames a link (it must be down). */
+int netcfg_rename(const char *ifname, const char *newname);
 /* ip/prefix on ifname (its primary IPv4 address). */
 int netcfg_addr(const char *ifname, struct in_addr ip, unsigned prefix);
 /* The default route via gw (EEXIST counts as done). */
@@ -241,6 +243,11 @@ void ports_mask(struct port_set *cur, const struct port_set *foreign);
 
 /* Configures the VF named in net->vf. 0 or -1 (logged). */
 int vf_setup(const struct agent_net *net);
+/* Makes the VF answer to name: present already (the sim moves it in under
+ * that name), or the link with the app's MAC that a PCI hot-plug made
+ * (xen: igbvf names it ethN), renamed.  0; -ENOENT while no link has the
+ * MAC yet (a VF driver probes a while after the hot-plug); or -errno. */
+int vf_find(const char *name, const uint8_t mac[6]);
 
 /* ---- rtnl.c ---------------------------------------------------------- */
 
@@ -300,6 +307,12 @@ struct agent_switch {
 	char vf[IF_NAMESIZE];	     /* the VF of AGENT_PATH_VF */
 	unsigned long long last_seq; /* the last switch/seq answered */
 	unsigned switches;	     /* done, for the log */
+	/* A request to go direct whose VF has no link yet (xen: its driver
+	 * is still probing): retried from the loop until vf_deadline. */
+	unsigned vf_wait_ms; /* LIBRETTO_VF_WAIT_MS, 0: refuse at once */
+	bool waiting_vf;
+	unsigned long long waiting_seq;
+	struct timespec vf_deadline;
 };
 
 /* A request as read from switch/: NULL for an absent node. */
@@ -324,6 +337,9 @@ int switch_init(struct agent_switch *sw, struct guest_xs *gx,
 		const struct agent_net *net);
 /* A watch event: re-reads switch/, acts, answers (docs/datapath.md). */
 void switch_changed(struct agent_switch *sw);
+/* While a switch waits for its VF: how long the loop may sleep (ms)
+ * before it calls switch_changed again; -1 otherwise. */
+int switch_wait_ms(const struct agent_switch *sw);
 /* What a request asks of sw; *seq gets its seq, why the reason of a
  * refusal.  Pure. */
 enum switch_act switch_decide(const struct agent_switch *sw,

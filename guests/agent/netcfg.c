@@ -84,6 +84,22 @@ int netcfg_link_down(const char *ifname)
 	return r;
 }
 
+int netcfg_rename(const char *ifname, const char *newname)
+{
+	struct ifreq ifr;
+	int s, r;
+
+	if (strlen(newname) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	s = ifr_socket(ifname, &ifr);
+	if (s < 0)
+		return s;
+	strcpy(ifr.ifr_newname, newname);
+	r = ioc(s, SIOCSIFNAME, &ifr);
+	close(s);
+	return r;
+}
+
 int netcfg_mac(const char *ifname, uint8_t mac[6])
 {
 	struct ifreq ifr;

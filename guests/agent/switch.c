@@ -117,6 +117,18 @@ int switch_init(struct agent_switch *sw, struct guest_xs *gx,
 
 	memset(sw, 0, sizeof(*sw));
 	sw->gx = gx;
+	v = getenv("LIBRETTO_VF_WAIT_MS");
+	if (v != NULL) {
+		char *end;
+		unsigned long ms = strtoul(v, &end, 10);
+
+		if (*v != '\0' && *end == '\0' && ms <= 600000)
+			sw->vf_wait_ms = (unsigned)ms;
+		else
+			agent_log("LIBRETTO_VF_WAIT_MS=%s: not a number of "
+				  "ms up to 600000; not waiting for VFs\n",
+				  v);
+	}
 	sw->net = net;
 	sw->path = net->kind == AGENT_NET_VIF  ? AGENT_PATH_VIF
 		   : net->kind == AGENT_NET_VF ? AGENT_PATH_VF
@@ -384,6 +396,66 @@ addr:
 	return -1;
 }
 
+/* How often a switch to direct looks for its VF's link while it waits
+ * (sw->vf_wait_ms, from LIBRETTO_VF_WAIT_MS: 0 in the sim, where the VF
+ * is there before the request; set by the Xen image, where a PCI
+ * hot-plug is done for dom0 before the guest's driver has probed).
+ * librettod's guest step times out on its own clock, and its rollback's
+ * new request ends the wait. */
+#define VF_POLL_MS 20
+
+/* 0: the VF is there under vf; 1: not yet, keep waiting; -1: not there,
+ * or not usable, with the reason in why. */
+static int vf_ready(struct agent_switch *sw, unsigned long long seq,
+		    const char *vf, char *why, size_t size)
+{
+	struct timespec now;
+	int r;
+
+	r = sw->net->have_mac	      ? vf_find(vf, sw->net->mac)
+	    : if_nametoindex(vf) != 0 ? 0
+				      : -ENOENT;
+	if (r == 0) {
+		sw->waiting_vf = false;
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (r == -ENOENT && sw->vf_wait_ms > 0 &&
+	    (!sw->waiting_vf || sw->waiting_seq != seq)) {
+		sw->waiting_vf = true;
+		sw->waiting_seq = seq;
+		sw->vf_deadline = now;
+		sw->vf_deadline.tv_sec += sw->vf_wait_ms / 1000;
+		sw->vf_deadline.tv_nsec +=
+		    (long)(sw->vf_wait_ms % 1000) * 1000000;
+		if (sw->vf_deadline.tv_nsec >= 1000000000L) {
+			sw->vf_deadline.tv_sec++;
+			sw->vf_deadline.tv_nsec -= 1000000000L;
+		}
+		return 1;
+	}
+	if (r == -ENOENT && (now.tv_sec < sw->vf_deadline.tv_sec ||
+			     (now.tv_sec == sw->vf_deadline.tv_sec &&
+			      now.tv_nsec < sw->vf_deadline.tv_nsec)))
+		return 1;
+	sw->waiting_vf = false;
+	if (r == -ENOENT && sw->vf_wait_ms > 0)
+		fail_step(why, size,
+			  "the VF %s is not in the domain (no link with the "
+			  "app's MAC after %u ms)",
+			  vf, sw->vf_wait_ms);
+	else if (r == -ENOENT)
+		fail_step(why, size, "the VF %s is not in the domain", vf);
+	else
+		fail_step(why, size, "the VF %s: %s", vf, strerror(-r));
+	return -1;
+}
+
+int switch_wait_ms(const struct agent_switch *sw)
+{
+	return sw->waiting_vf ? VF_POLL_MS : -1;
+}
+
 static long elapsed_us(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -411,6 +483,8 @@ void switch_changed(struct agent_switch *sw)
 	}
 	act = switch_decide(sw, &req, &seq, why, sizeof(why));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (act != SWITCH_TO_DIRECT)
+		sw->waiting_vf = false; /* a newer request replaced it */
 	switch (act) {
 	case SWITCH_IGNORE:
 		return;
@@ -422,7 +496,10 @@ void switch_changed(struct agent_switch *sw)
 		ok = false;
 		break;
 	case SWITCH_TO_DIRECT:
-		ok = to_direct(sw, req.vf, why, sizeof(why)) == 0;
+		r = vf_ready(sw, seq, req.vf, why, sizeof(why));
+		if (r > 0)
+			return; /* answered when it appears, or gives up */
+		ok = r == 0 && to_direct(sw, req.vf, why, sizeof(why)) == 0;
 		if (ok) {
 			sw->path = AGENT_PATH_VF;
 			snprintf(sw->vf, sizeof(sw->vf), "%s", req.vf);

@@ -92,7 +92,9 @@ ip netns exec "$ns_srv" env LIBRETTO_DOMID=$be \
 	XENSTORED_PATH="$XENSTORED_PATH" "$netserver" \
 	>"$tmp/netserver.log" 2>&1 &
 xsd_track "$!"
-ip netns exec "$ns_app" env LIBRETTO_DOMID=$app \
+# LIBRETTO_VF_WAIT_MS: as the Xen image sets it, so that a VF that
+# appears late, under a name of its own, is waited for (below).
+ip netns exec "$ns_app" env LIBRETTO_DOMID=$app LIBRETTO_VF_WAIT_MS=3000 \
 	XENSTORED_PATH="$XENSTORED_PATH" "$agent" -- \
 	socat TCP-LISTEN:7000,reuseaddr,fork EXEC:cat >"$tmp/agent.log" 2>&1 &
 xsd_track "$!"
@@ -244,6 +246,27 @@ err=$(xsr $a/guest/error) || fail "no guest/error for a missing VF"
 grep -q vf9 <<<"$err" || fail "guest/error does not name the VF: $err"
 ip -n "$ns_app" route show default | grep -q "dev tap0" || fail "route moved"
 echo_check "after the missing VF"
+
+# A VF that appears after the request, named by its driver (a PCI
+# hot-plug under Xen: igbvf calls it ethN): found by the app's MAC,
+# renamed to switch/vf, used.
+seq=$((seq + 1))
+xsw $a/switch/vf vf0 $a/switch/target direct $a/switch/seq $seq
+sleep 1
+is $a/guest/seq $((seq - 1)) || fail "answered before the VF appeared"
+ip -n "$ns_srv" link add swvf link pf0 address $app_mac mtu 9000 \
+	type macvlan mode bridge || fail "macvlan for the late VF"
+ip -n "$ns_srv" link set swvf netns "$ns_app" name eth7 ||
+	fail "moving the late VF in as eth7"
+wait_fast "the late VF answered" 50 answered $seq direct
+ip -n "$ns_app" -4 addr show vf0 | grep -q "inet 10.203.0.100/24" ||
+	fail "the late VF is not vf0 with the address: $(ip -n "$ns_app" -4 addr)"
+echo_check "on the late VF"
+seq=$((seq + 1))
+xsw $a/switch/target server $a/switch/seq $seq
+wait_fast "back from the late VF" 50 answered $seq ready
+vf_detach "$ns_app"
+pass "a VF that appears late under another name is found by its MAC"
 
 # A VF with another MAC: the peers know the app by its own.
 vf_attach "$ns_app" 02:00:0a:cb:00:99
