@@ -152,6 +152,7 @@ static void xb_free(struct xl_backend *xb)
 
 	xl_domain_release_all(xb);
 	xl_deployment_release_all(xb);
+	xl_vf_mac_release_all(xb);
 	in_flight = xl_async_release(xb);
 	if (xb->xs != NULL)
 		lt_xs_close(xb->xs);
@@ -244,6 +245,7 @@ static int xen_init(struct backend *be, lt_done_fn done, void *arg, char **err)
 	LIST_INIT(&xb->deployments);
 	LIST_INIT(&xb->aos);
 	LIST_INIT(&xb->deferred);
+	LIST_INIT(&xb->mac_ops);
 	TAILQ_INIT(&xb->events);
 	xb->events_ev = event_new(be->base, -1, 0, events_drain, xb);
 	if (xb->events_ev == NULL) {
@@ -302,8 +304,8 @@ static void xen_shutdown(struct backend *be)
 	be->priv = NULL;
 }
 
-/* The VF steps (vf_prepare ... vf_release) are not in yet: without them
- * the engine refuses a switch on this backend (switch.c). */
+/* The domain ops that concern a VF go through xl_vf.c, which hands the
+ * rest to xl_domain.c. */
 const struct backend_ops xen_backend_ops = {
     .name = "xen",
     /* A PV Linux with its initramfs: seconds on hardware, up to a minute
@@ -315,12 +317,16 @@ const struct backend_ops xen_backend_ops = {
     .deployment_setup = xl_deployment_setup,
     .deployment_teardown = xl_deployment_teardown,
     .deployment_describe = xl_deployment_describe,
-    .domain_create = xl_domain_create,
+    .domain_create = xl_vf_domain_create,
     .domain_run = xl_domain_run,
-    .domain_destroy = xl_domain_destroy,
+    .domain_destroy = xl_vf_domain_destroy,
     .domain_recreate = xl_domain_recreate,
     .deployment_adopt = xl_deployment_adopt,
-    .domain_adopt = xl_domain_adopt,
-    .domain_describe = xl_domain_describe,
+    .domain_adopt = xl_vf_domain_adopt,
+    .domain_describe = xl_vf_domain_describe,
+    .vf_prepare = xl_vf_prepare,
+    .vf_attach = xl_vf_attach,
+    .vf_detach = xl_vf_detach,
+    .vf_release = xl_vf_release,
     .shutdown = xen_shutdown,
 };

@@ -139,19 +139,73 @@ out:
 	return rc;
 }
 
-/* After a failed add: take back the slot it added and rebind the driver
- * it left (each tried, whatever the other did), and say in *err how that
- * went. */
+/*
+ * The VF's driver_override: while it names a driver, the kernel binds the
+ * device to that driver only, and a VF of a PF whose
+ * sriov_drivers_autoprobe is 0 can be bound at all only then
+ * (pci_device_can_probe); the run under QEMU's igb (issue 6) set it to
+ * pciback before making a VF assignable.  Setting it first also keeps any
+ * other driver from probing the device between the unbind and pciback's
+ * bind.  A kernel without the attribute (older than 3.16) goes by the
+ * slots alone.  value "\n" clears it.  1 written, 0 no attribute, -1
+ * with *err.
+ */
+static int override_write(const char *root, const char *bdf, const char *value,
+			  char **err)
+{
+	char path[PATH_MAX];
+	int found;
+
+	if (xen_vf_io_path(path, sizeof(path), root,
+			   "bus/pci/devices/%s/driver_override", bdf) < 0 ||
+	    (found = xen_vf_io_exists(path)) < 0) {
+		*err = lt_strdupf("VF %s: %s: %s", bdf, path, strerror(errno));
+		return -1;
+	}
+	if (!found)
+		return 0;
+	if (xen_vf_io_write(path, value) < 0) {
+		*err = lt_strdupf("VF %s: writing '%s' to %s: %s", bdf,
+				  value[0] == '\n' ? "\\n" : value, path,
+				  strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+/* The override cleared after a failed add that changed nothing else;
+ * *err says so if that fails too. */
+static void override_undo(const char *root, const char *bdf, char **err)
+{
+	char *undo_err = NULL, *both;
+
+	if (override_write(root, bdf, "\n", &undo_err) >= 0)
+		return;
+	both = lt_strdupf("%s; clearing driver_override failed too: %s",
+			  *err ? *err : "", undo_err ? undo_err : "");
+	if (both) {
+		free(*err);
+		*err = both;
+	}
+	free(undo_err);
+}
+
+/* After a failed add: take back the slot it added, clear the override
+ * it set and rebind the driver it left (each tried, whatever the others
+ * did), and say in *err how that went. */
 static void add_undo(const char *root, const char *bdf, const char *driver,
-		     bool slot_added, char **err)
+		     bool overridden, bool slot_added, char **err)
 {
 	char *slot_err = NULL, *bind_err = NULL, *both;
 
-	if (!slot_added && driver[0] == '\0')
+	if (!overridden && !slot_added && driver[0] == '\0')
 		return; /* nothing had changed */
 	if (slot_added)
 		write_bdf(root, bdf, &slot_err,
 			  XEN_VF_PCIBACK_DIR "/remove_slot");
+	/* Cleared first: while it names pciback, no other driver binds. */
+	if (overridden && override_write(root, bdf, "\n", &bind_err) < 0)
+		driver = ""; /* its bind would fail the same */
 	if (driver[0] != '\0')
 		write_bdf(root, bdf, &bind_err, "bus/pci/drivers/%s/bind",
 			  driver);
@@ -175,8 +229,8 @@ int xen_vf_assignable_add(const char *root, const char *vf_bdf,
 			  char orig_driver[XEN_VF_DRIVER_SIZE], char **err)
 {
 	char bdf[XEN_VF_BDF_SIZE], driver[XEN_VF_DRIVER_SIZE];
-	bool slot_added = false;
-	int slot;
+	bool slot_added = false, overridden;
+	int slot, rc;
 
 	orig_driver[0] = '\0';
 	if (vf_check(root, vf_bdf, bdf, err) < 0 ||
@@ -186,10 +240,19 @@ int xen_vf_assignable_add(const char *root, const char *vf_bdf,
 	if (xen_vf_driver_is_pciback(driver))
 		return 1;
 
+	/* Before the unbind, so that nothing else probes it meanwhile. */
+	rc = override_write(root, bdf, "pciback", err);
+	if (rc < 0)
+		return -1;
+	overridden = rc == 1;
 	if (driver[0] != '\0' &&
 	    write_bdf(root, bdf, err, "bus/pci/devices/%s/driver/unbind", bdf) <
-		0)
+		0) {
+		/* Still on its driver: only the override to take back. */
+		if (overridden)
+			override_undo(root, bdf, err);
 		return -1;
+	}
 	slot = pciback_has_slot(root, bdf, err);
 	if (slot < 0)
 		goto undo;
@@ -204,7 +267,7 @@ int xen_vf_assignable_add(const char *root, const char *vf_bdf,
 	memcpy(orig_driver, driver, sizeof(driver));
 	return 0;
 undo:
-	add_undo(root, bdf, driver, slot_added, err);
+	add_undo(root, bdf, driver, overridden, slot_added, err);
 	return -1;
 }
 
@@ -212,7 +275,7 @@ int xen_vf_assignable_remove(const char *root, const char *vf_bdf,
 			     const char *orig_driver, char **err)
 {
 	char bdf[XEN_VF_BDF_SIZE], driver[XEN_VF_DRIVER_SIZE];
-	int slot;
+	int slot, overridden;
 
 	if (orig_driver && orig_driver[0] != '\0' &&
 	    (!xen_vf_name_ok(orig_driver, XEN_VF_DRIVER_SIZE) ||
@@ -238,10 +301,21 @@ int xen_vf_assignable_remove(const char *root, const char *vf_bdf,
 							"/remove_slot") < 0))
 			return -1;
 	}
+	/* The override steers the bind: to the driver it goes back to,
+	 * which a VF without autoprobe needs, and cleared once bound. */
+	overridden = override_write(
+	    root, bdf,
+	    orig_driver && orig_driver[0] != '\0' ? orig_driver : "\n", err);
+	if (overridden < 0)
+		return -1;
 	if (orig_driver == NULL)
 		return write_bdf(root, bdf, err, "bus/pci/drivers_probe");
-	if (orig_driver[0] != '\0')
-		return write_bdf(root, bdf, err, "bus/pci/drivers/%s/bind",
-				 orig_driver);
+	if (orig_driver[0] == '\0')
+		return 0;
+	if (write_bdf(root, bdf, err, "bus/pci/drivers/%s/bind", orig_driver) <
+	    0)
+		return -1;
+	if (overridden == 1 && override_write(root, bdf, "\n", err) < 0)
+		return -1;
 	return 0;
 }

@@ -17,14 +17,17 @@
 #define XEN_VF_PCIBACK_DIR "bus/pci/drivers/pciback"
 
 /*
- * Unbinds the VF from its driver (bus/pci/devices/<bdf>/driver/unbind),
- * gives it a pciback slot unless pciback/slots lists it already
- * (pciback/new_slot), and binds it to pciback (pciback/bind).
+ * Sets the VF's driver_override to pciback (where the kernel has the
+ * attribute), unbinds the VF from its driver
+ * (bus/pci/devices/<bdf>/driver/unbind), gives it a pciback slot unless
+ * pciback/slots lists it already (pciback/new_slot), and binds it to
+ * pciback (pciback/bind).
  *
  * 0: done, and orig_driver holds the driver it left ("" for none);
  * 1: it was on pciback already, nothing written, orig_driver "";
- * -1 with *err: a failure after the unbind first puts the VF back where
- * it was (remove_slot, <driver>/bind) and *err says whether that worked.
+ * -1 with *err: a failure first puts the VF back where it was
+ * (remove_slot, the override cleared, <driver>/bind) and *err says
+ * whether that worked.
  */
 int xen_vf_assignable_add(const char *root, const char *vf_bdf,
 			  char orig_driver[XEN_VF_DRIVER_SIZE], char **err);
@@ -32,8 +35,10 @@ int xen_vf_assignable_add(const char *root, const char *vf_bdf,
 /*
  * Takes the VF off pciback (bus/pci/devices/<bdf>/driver/unbind, then
  * pciback/remove_slot when slots lists it) and gives it to a dom0 driver:
- * orig_driver's bind when it names one, the kernel's choice
- * (bus/pci/drivers_probe) when it is NULL, none when it is "".
+ * orig_driver's bind when it names one (with driver_override naming it
+ * for the bind, cleared after), the kernel's choice
+ * (bus/pci/drivers_probe, the override cleared) when it is NULL, none
+ * when it is "" (the override cleared).
  *
  * Only for a VF no guest has: pciback lets go of a device in use by a
  * domain with no more than a warning, so libxl_device_pci_remove first.

@@ -28,13 +28,14 @@ int xl_domain_may_get_vf(const struct be_domain *dom)
 	return !dom->is_server && (dom->vf >= 0 || dom->vf_capable);
 }
 
-/* "dddd:bb:dd.f" into libxl's fields. */
-static int pci_fill(libxl_device_pci *pci, const char *bdf)
+/* "dddd:bb:dd.f" into libxl's fields: the create's pcidevs, and a VF's
+ * hot-plug and unplug (xl_vf.c). */
+int xl_pci_fill(libxl_device_pci *pci, const char *bdf)
 {
 	char canon[XEN_VF_BDF_SIZE];
 	unsigned domain, bus, dev, func;
 
-	if (!xen_vf_bdf_parse(bdf, canon) ||
+	if (bdf == NULL || !xen_vf_bdf_parse(bdf, canon) ||
 	    sscanf(canon, "%4x:%2x:%2x.%1x", &domain, &bus, &dev, &func) != 4)
 		return -1;
 	libxl_device_pci_init(pci);
@@ -42,7 +43,8 @@ static int pci_fill(libxl_device_pci *pci, const char *bdf)
 	pci->bus = (uint8_t)bus;
 	pci->dev = (uint8_t)dev;
 	pci->func = (uint8_t)func;
-	/* pciback has it already (xl_pf.c): libxl must not take it. */
+	/* pciback has it already (xl_pf.c, xl_vf_pool.c): libxl must not
+	 * take it from a dom0 driver itself. */
 	pci->seize = false;
 	return 0;
 }
@@ -103,7 +105,7 @@ int xl_config_build(const struct daemon_config *cfg,
 		dc->pcidevs = calloc(1, sizeof(*dc->pcidevs));
 		if (dc->pcidevs == NULL)
 			goto nomem;
-		if (pci_fill(&dc->pcidevs[0], pci_bdf) < 0) {
+		if (xl_pci_fill(&dc->pcidevs[0], pci_bdf) < 0) {
 			*err = lt_strdupf("domain %s: '%s' is not a PCI "
 					  "address",
 					  name, pci_bdf);

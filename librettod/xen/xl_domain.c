@@ -215,32 +215,29 @@ static void create_finished(void *arg, int rc)
 	request_done(xd, 0, NULL);
 }
 
-/* The PF of its deployment goes to the server (xl_pf.c). */
+/* The PF of its deployment goes to the server (xl_pf.c), its VF to a
+ * direct app (xl_vf.c, which set the VF's MAC before). */
 static int create_start(struct xl_domain *xd, char **err)
 {
 	struct xl_backend *xb = xd->xb;
-	const char *pf =
+	/* What is passed through: the server's NIC, or a direct app's VF. */
+	const char *pci =
 	    xd->dom->is_server ? xl_pf_of(xb, xd->dom->deployment) : NULL;
 	libxl_asyncop_how how;
 	struct xl_ao *ao;
 	uint32_t other;
 	int rc;
 
-	if (xd->dom->is_server && pf == NULL) {
+	if (xd->dom->is_server && pci == NULL) {
 		*err = lt_strdupf("domain %s: the NIC of deployment %s is not "
 				  "set up, so there is nothing to pass through "
 				  "to its network server",
 				  xd->name, xd->dom->deployment->name);
 		return -1;
 	}
-	if (xd->dom->vf >= 0) {
-		*err = lt_strdupf("domain %s: a direct app needs its VF at "
-				  "create, which the xen backend does not "
-				  "hand out yet (issue 6, VF hot-plug); run "
-				  "it as dynamic, or on the sim backend",
-				  xd->name);
+	if (!xd->dom->is_server && xd->dom->vf >= 0 &&
+	    (pci = xl_vf_create_bdf(xb, xd->dom, err)) == NULL)
 		return -1;
-	}
 	if (libxl_name_to_domid(xb->ctx, xd->name, &other) == 0) {
 		*err = lt_strdupf("domain %s: Xen has a domain of that name "
 				  "already (domid %" PRIu32 "), left by an "
@@ -248,7 +245,7 @@ static int create_start(struct xl_domain *xd, char **err)
 				  xd->name, other, xd->name);
 		return -1;
 	}
-	if (xl_config_build(xb->be->cfg, xd->dom, pf, &xd->config, err) < 0)
+	if (xl_config_build(xb->be->cfg, xd->dom, pci, &xd->config, err) < 0)
 		return -1;
 	xd->config_live = 1;
 	ao = xl_ao_new(xb, create_finished, xd, &how);

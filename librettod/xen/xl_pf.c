@@ -9,9 +9,14 @@
  * (thread_job.c), through the VF pool's own functions (vf_pciback.h),
  * never through libxl, which the backend only ever calls from the loop.
  *
- * After a daemon restart the driver the NIC had is not known: teardown
- * then lets the kernel choose (drivers_probe), which binds the same
- * driver for a NIC that had one.
+ * The deployment's VF pool (xl_vf_pool.c: network.vfs VFs of
+ * network.vf_pf) is set up and torn down in the same job: its VFs made
+ * assignable after the NIC, given back before it.  A setup that fails
+ * half-way gives back what it took.
+ *
+ * After a daemon restart the driver the NIC or a VF had is not known:
+ * teardown then lets the kernel choose (drivers_probe), which binds the
+ * same driver for a device that had one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,6 +40,7 @@ struct xl_deployment {
 	/* On pciback before setup: the host's choice, left as it is. */
 	int was_assignable;
 	int busy; /* a setup or teardown on a worker thread */
+	struct xl_vf_pool pool;
 };
 
 /* One sysfs job: the worker sees only this, never the backend. */
@@ -46,6 +52,8 @@ struct pf_job {
 	char bdf[XEN_VF_BDF_SIZE];
 	char driver[XEN_VF_DRIVER_SIZE];
 	int driver_known;
+	int was_assignable;	/* give back: the NIC stays on pciback */
+	struct xl_vf_pool pool; /* a copy, the loop's comes back at the end */
 	int rc;
 	char *err;
 	lt_done_fn done;
@@ -82,14 +90,26 @@ static struct xl_deployment *xdep_find(struct xl_backend *xb,
 	return NULL;
 }
 
+/* The deployment that has bdf already, as its NIC or its VFs' PF. */
 static struct xl_deployment *xdep_by_bdf(struct xl_backend *xb, const char *bdf)
 {
 	struct xl_deployment *x;
 
 	LIST_FOREACH(x, &xb->deployments, entry)
-	if (strcmp(x->bdf, bdf) == 0)
+	if (strcmp(x->bdf, bdf) == 0 || strcmp(x->pool.pf_bdf, bdf) == 0)
 		return x;
 	return NULL;
+}
+
+/* "network.nic enp3s0f0 (0000:03:00.0) is the NIC of deployment demo
+ * already" */
+static char *taken(const char *key, const char *name, const char *bdf,
+		   const struct xl_deployment *other)
+{
+	return lt_strdupf(
+	    "%s %s (%s) is the %s of deployment %s already", key, name, bdf,
+	    strcmp(other->bdf, bdf) == 0 ? "NIC" : "VF PF (network.vf_pf)",
+	    other->dep->name);
 }
 
 static void xdep_free(struct xl_deployment *x)
@@ -105,17 +125,66 @@ const char *xl_pf_of(struct xl_backend *xb, const struct be_deployment *dep)
 	return x != NULL && !x->busy ? x->bdf : NULL;
 }
 
+struct xl_vf_pool *xl_pool_of(struct xl_backend *xb,
+			      const struct be_deployment *dep)
+{
+	struct xl_deployment *x = xdep_find(xb, dep);
+
+	return x != NULL && !x->busy && x->pool.count > 0 ? &x->pool : NULL;
+}
+
+/* The NIC, then the pool; the NIC goes back when the pool fails. */
+static void setup_work(struct pf_job *job)
+{
+	char *why = NULL, *undo = NULL;
+
+	job->rc =
+	    xen_vf_assignable_add(job->root, job->bdf, job->driver, &job->err);
+	if (job->rc < 0 || xl_vf_pool_assign(job->root, &job->pool, &why) == 0)
+		return;
+	if (job->rc == 1) /* on pciback before: stays */
+		job->err = lt_strdupf("%s", why);
+	else if (xen_vf_assignable_remove(job->root, job->bdf, job->driver,
+					  &undo) < 0)
+		job->err = lt_strdupf("%s; giving the NIC %s back failed too: "
+				      "%s",
+				      why, job->bdf, undo ? undo : "");
+	else
+		job->err =
+		    lt_strdupf("%s; the NIC %s was given back", why, job->bdf);
+	job->rc = -1;
+	free(why);
+	free(undo);
+}
+
+/* The pool, then the NIC; each tried whatever the other did. */
+static void teardown_work(struct pf_job *job)
+{
+	char *pool_err = NULL, *nic_err = NULL;
+	int pool_rc = xl_vf_pool_give_back(job->root, &job->pool, &pool_err);
+	int nic_rc = 0;
+
+	if (!job->was_assignable)
+		nic_rc = xen_vf_assignable_remove(
+		    job->root, job->bdf, job->driver_known ? job->driver : NULL,
+		    &nic_err);
+	job->rc = pool_rc < 0 || nic_rc < 0 ? -1 : 0;
+	if (job->rc < 0)
+		job->err = lt_strdupf("%s%s%s", nic_err ? nic_err : "",
+				      nic_err && pool_err ? "; " : "",
+				      pool_err ? pool_err : "");
+	free(pool_err);
+	free(nic_err);
+}
+
 static void pf_work(void *arg)
 {
 	struct pf_job *job = arg;
 
 	if (job->add)
-		job->rc = xen_vf_assignable_add(job->root, job->bdf,
-						job->driver, &job->err);
+		setup_work(job);
 	else
-		job->rc = xen_vf_assignable_remove(
-		    job->root, job->bdf, job->driver_known ? job->driver : NULL,
-		    &job->err);
+		teardown_work(job);
 }
 
 static void pf_finished(void *arg)
@@ -129,14 +198,20 @@ static void pf_finished(void *arg)
 		memcpy(x->driver, job->driver, sizeof(x->driver));
 		x->driver_known = 1;
 		x->was_assignable = job->rc == 1;
+		x->pool = job->pool;
 		log_info("deployment %s: PF %s assignable%s%s%s", x->dep->name,
 			 x->bdf, job->rc == 1 ? " already" : "",
 			 x->driver[0] ? ", was on " : "", x->driver);
+		if (x->pool.count > 0)
+			log_info("deployment %s: %u VFs of %s (%s) assignable, "
+				 "from %s",
+				 x->dep->name, x->pool.count, x->pool.pf_netdev,
+				 x->pool.pf_bdf, x->pool.slots[0].bdf);
 	} else if (!job->add && !failed) {
-		log_info("deployment %s: PF %s given back to %s", x->dep->name,
-			 x->bdf,
-			 job->driver_known && job->driver[0] ? job->driver
-							     : "dom0");
+		log_info(
+		    "deployment %s: PF %s%s given back to %s", x->dep->name,
+		    x->bdf, x->pool.count > 0 ? " and its VF pool" : "",
+		    job->driver_known && job->driver[0] ? job->driver : "dom0");
 	}
 	/* A failed setup holds nothing, a teardown done neither; a failed
 	 * teardown keeps the record for the next try. */
@@ -163,6 +238,8 @@ static int pf_job_start(struct xl_backend *xb, struct xl_deployment *x, int add,
 	memcpy(job->bdf, x->bdf, sizeof(job->bdf));
 	memcpy(job->driver, x->driver, sizeof(job->driver));
 	job->driver_known = x->driver_known;
+	job->was_assignable = x->was_assignable;
+	job->pool = x->pool;
 	job->done = done;
 	job->arg = arg;
 	if (thread_job_run(xb->be->base, pf_work, pf_finished, job) < 0) {
@@ -191,14 +268,24 @@ int xl_deployment_setup(struct backend *be, struct be_deployment *dep,
 		return -1;
 	other = xdep_by_bdf(xb, bdf);
 	if (other != NULL) {
-		*err = lt_strdupf("network.nic %s (%s) is the NIC of "
-				  "deployment %s already",
-				  dep->net->nic, bdf, other->dep->name);
+		*err = taken("network.nic", dep->net->nic, bdf, other);
 		return -1;
 	}
 	x = calloc(1, sizeof(*x));
 	if (x == NULL) {
 		*err = lt_strdupf("out of memory");
+		return -1;
+	}
+	if (xl_vf_pool_select(xb->sysfs_root, dep->net, bdf, &x->pool, err) <
+	    0) {
+		free(x);
+		return -1;
+	}
+	other = x->pool.count > 0 ? xdep_by_bdf(xb, x->pool.pf_bdf) : NULL;
+	if (other != NULL) {
+		*err = taken("network.vf_pf", dep->net->vf_pf, x->pool.pf_bdf,
+			     other);
+		free(x);
 		return -1;
 	}
 	x->dep = dep;
@@ -217,6 +304,7 @@ int xl_deployment_teardown(struct backend *be, struct be_deployment *dep,
 	struct xl_backend *xb = be->priv;
 	struct xl_deployment *x = xdep_find(xb, dep);
 	uint32_t holder;
+	unsigned vf;
 
 	if (x == NULL) /* never set up, or given back already */
 		return xl_defer_done(xb, done, arg, 0, NULL, err);
@@ -234,11 +322,57 @@ int xl_deployment_teardown(struct backend *be, struct be_deployment *dep,
 				  dep->name, (unsigned)holder, x->bdf);
 		return -1;
 	}
-	if (x->was_assignable) {
+	/* Nor while a domain has one of its VFs. */
+	for (vf = 0; vf < x->pool.count; vf++)
+		if (x->pool.slots[vf].busy) {
+			*err = lt_strdupf("deployment %s: VF %u (%s) is being "
+					  "hot-plugged or unplugged",
+					  dep->name, vf, x->pool.slots[vf].bdf);
+			return -1;
+		}
+	holder = xl_vf_pool_holder(xb, &x->pool, &vf);
+	if (holder != 0) {
+		*err = lt_strdupf("deployment %s: domain %u still has VF %u "
+				  "(%s)",
+				  dep->name, (unsigned)holder, vf,
+				  x->pool.slots[vf].bdf);
+		return -1;
+	}
+	if (x->was_assignable && x->pool.count == 0) {
 		xdep_free(x);
 		return xl_defer_done(xb, done, arg, 0, NULL, err);
 	}
 	return pf_job_start(xb, x, 0, done, arg, err);
+}
+
+/* The pool of an adopted deployment: the same VFs as at its setup (VF i
+ * is virtfn<i> of network.vf_pf), their drivers before it not known.  A
+ * VF found off pciback is left as it is: a hot-plug of it fails, and
+ * says why. */
+static void pool_adopt(struct xl_backend *xb, struct xl_deployment *x)
+{
+	char *why = NULL;
+
+	if (xl_vf_pool_select(xb->sysfs_root, x->dep->net, x->bdf, &x->pool,
+			      &why) < 0) {
+		log_warn("adopt %s: no VF pool, so no switch to direct and no "
+			 "direct app: %s",
+			 x->dep->name, why ? why : "failed");
+		free(why);
+		memset(&x->pool, 0, sizeof(x->pool));
+		return;
+	}
+	for (unsigned i = 0; i < x->pool.count; i++) {
+		struct xl_vf_slot *s = &x->pool.slots[i];
+
+		if (!xen_vf_driver_is_pciback(s->driver))
+			log_warn("adopt %s: VF %u (%s) is on %s, not pciback: "
+				 "it cannot be hot-plugged",
+				 x->dep->name, i, s->bdf,
+				 s->driver[0] ? s->driver : "no driver");
+		s->driver[0] = '\0';
+		s->driver_known = 0;
+	}
 }
 
 /* Set up: its NIC is on pciback. The driver it had is not known. */
@@ -267,6 +401,7 @@ int xl_deployment_adopt(struct backend *be, struct be_deployment *dep,
 	}
 	x->dep = dep;
 	memcpy(x->bdf, bdf, sizeof(x->bdf));
+	pool_adopt(xb, x);
 	LIST_INSERT_HEAD(&xb->deployments, x, entry);
 	return 1;
 }
@@ -275,12 +410,25 @@ void xl_deployment_describe(struct backend *be, struct be_deployment *dep,
 			    struct json_object *obj)
 {
 	struct xl_deployment *x = xdep_find(be->priv, dep);
+	struct json_object *pool;
 
 	json_object_object_add(obj, "pf",
 			       x ? json_object_new_string(x->bdf) : NULL);
 	if (x != NULL && x->driver_known)
 		json_object_object_add(obj, "pf_driver",
 				       json_object_new_string(x->driver));
+	if (x == NULL || x->pool.count == 0)
+		return;
+	json_object_object_add(obj, "vf_pf",
+			       json_object_new_string(x->pool.pf_bdf));
+	json_object_object_add(obj, "vf_pf_netdev",
+			       json_object_new_string(x->pool.pf_netdev));
+	/* Index i is the engine's VF i. */
+	pool = json_object_new_array();
+	for (unsigned i = 0; i < x->pool.count; i++)
+		json_object_array_add(
+		    pool, json_object_new_string(x->pool.slots[i].bdf));
+	json_object_object_add(obj, "vf_pool", pool);
 }
 
 void xl_deployment_release_all(struct xl_backend *xb)

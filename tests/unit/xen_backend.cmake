@@ -36,3 +36,24 @@ add_test(NAME xen_backend_boot
           /usr/lib/xen-4.17/bin/xenstored)
 set_tests_properties(xen_backend_boot PROPERTIES TIMEOUT 60
   SKIP_RETURN_CODE 77 LABELS unit)
+
+# The VF pool and the switch's VF steps (xl_vf*.c, docs/xen-vf.md): the
+# pool chosen, made assignable and given back on copies of the recorded
+# sysfs tree, the pure parts, and the backend operations over a real
+# libevent loop as far as they go without libxl.
+add_executable(test_xen_vf_ops ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_xen_vf_ops.c)
+target_include_directories(test_xen_vf_ops PRIVATE
+  ${CMAKE_SOURCE_DIR}/librettod/xen)
+target_link_libraries(test_xen_vf_ops PRIVATE librettod_core)
+add_test(NAME xen_vf_ops
+  COMMAND test_xen_vf_ops ${CMAKE_SOURCE_DIR}/tests/data/sysfs-sriov)
+set_tests_properties(xen_vf_ops PROPERTIES LABELS unit)
+
+add_executable(test_xen_vf_ops_loop
+  ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_xen_vf_ops_loop.c)
+target_include_directories(test_xen_vf_ops_loop PRIVATE
+  ${CMAKE_SOURCE_DIR}/librettod/xen)
+target_link_libraries(test_xen_vf_ops_loop PRIVATE librettod_core)
+add_test(NAME xen_vf_ops_loop
+  COMMAND test_xen_vf_ops_loop ${CMAKE_SOURCE_DIR}/tests/data/sysfs-sriov)
+set_tests_properties(xen_vf_ops_loop PROPERTIES TIMEOUT 60 LABELS unit)
