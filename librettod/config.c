@@ -35,9 +35,9 @@ void daemon_config_defaults(struct daemon_config *cfg)
 	snprintf(cfg->xenstored, sizeof(cfg->xenstored),
 		 "/usr/lib/xen-4.17/bin/xenstored");
 	snprintf(cfg->xen_kernel, sizeof(cfg->xen_kernel),
-		 "/var/lib/libretto/images/vmlinuz");
+		 "/var/lib/libretto/images/vmlinux");
 	snprintf(cfg->xen_ramdisk, sizeof(cfg->xen_ramdisk),
-		 "/var/lib/libretto/images/guest.cpio.gz");
+		 "/var/lib/libretto/images/guest.cpio.zst");
 	snprintf(cfg->xen_cmdline, sizeof(cfg->xen_cmdline),
 		 "console=hvc0 quiet");
 }

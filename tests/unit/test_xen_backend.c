@@ -57,10 +57,10 @@ static void test_config_server(void)
 	CHECK(libxl_bitmap_test(&dc.b_info.avail_vcpus, 0));
 	CHECK(libxl_bitmap_test(&dc.b_info.avail_vcpus, 1));
 	CHECK(!libxl_bitmap_test(&dc.b_info.avail_vcpus, 2));
-	CHECK(strcmp(dc.b_info.kernel, "/var/lib/libretto/images/vmlinuz") ==
+	CHECK(strcmp(dc.b_info.kernel, "/var/lib/libretto/images/vmlinux") ==
 	      0);
 	CHECK(strcmp(dc.b_info.ramdisk,
-		     "/var/lib/libretto/images/guest.cpio.gz") == 0);
+		     "/var/lib/libretto/images/guest.cpio.zst") == 0);
 	CHECK(strcmp(dc.b_info.cmdline, "console=hvc0 quiet") == 0);
 	CHECK(dc.num_disks == 0 && dc.num_nics == 0 && dc.num_vfbs == 0);
 	if (CHECK(dc.num_pcidevs == 1)) {
