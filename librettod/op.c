@@ -171,6 +171,17 @@ static int layout_write(struct op *op, struct domain *d, char **xs_err)
 	return 0;
 }
 
+/* A create that failed, at once or later, made no domain: as it was before
+ * (so that a first deploy fully undone leaves nothing); a recreate that
+ * failed lost the old one too. */
+static void step_failed_state(const struct step *s)
+{
+	if (s->dom != NULL && s->kind == STEP_CREATE)
+		domain_set_state(s->dom, DOM_DEFINED);
+	if (s->dom != NULL && s->kind == STEP_RECREATE)
+		domain_set_state(s->dom, DOM_FAILED);
+}
+
 /* Completion of the backend call for the current step. */
 static void op_step_done(void *arg, int err, const char *msg)
 {
@@ -181,10 +192,7 @@ static void op_step_done(void *arg, int err, const char *msg)
 
 	rt(op)->current = NULL;
 	if (err != 0) {
-		if (d != NULL && s->kind == STEP_CREATE)
-			domain_set_state(d, DOM_DEFINED);
-		if (d != NULL && s->kind == STEP_RECREATE)
-			domain_set_state(d, DOM_FAILED);
+		step_failed_state(s);
 		op_failed(op, s, msg ? msg : strerror(err));
 		op_schedule(op);
 		return;
@@ -394,6 +402,7 @@ static void op_tick(evutil_socket_t fd, short what, void *arg)
 		if (step_begin(op, s, &why) == 0)
 			return; /* op_step_done schedules the next tick */
 		rt(op)->current = NULL;
+		step_failed_state(s);
 		op_failed(op, s, why ? why : "could not start");
 		free(why);
 		why = NULL;

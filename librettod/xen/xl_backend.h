@@ -85,6 +85,10 @@ unsigned xl_async_release(struct xl_backend *xb);
 /* xl_config.c */
 /* "<deployment>-<domain>": the server is "<deployment>-server". */
 #define XL_NAME_SIZE (2 * LT_NAME_MAX + 2)
+/* A domain whose deployment names no vcpus or memory (an app may leave
+ * both to the backend: docs/deployment.md). */
+#define XL_DEFAULT_VCPUS  1u
+#define XL_DEFAULT_MEMORY (256ull << 20)
 void xl_domain_name(const struct be_domain *dom, char buf[XL_NAME_SIZE]);
 /* Whether the domain may be handed a PCI function while it runs. */
 int xl_domain_may_get_vf(const struct be_domain *dom);

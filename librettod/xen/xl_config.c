@@ -74,13 +74,19 @@ int xl_config_build(const struct daemon_config *cfg,
 	libxl_domain_create_info *c = &dc->c_info;
 	libxl_domain_build_info *b = &dc->b_info;
 
+	/* An app that names neither gets the backend's default: what a
+	 * Debian kernel and one app comfortably boot in (128M is the least
+	 * it boots in at all, docs/xen.md). */
+	unsigned vcpus = dom->vcpus != 0 ? dom->vcpus : XL_DEFAULT_VCPUS;
+	uint64_t memory =
+	    dom->memory_bytes != 0 ? dom->memory_bytes : XL_DEFAULT_MEMORY;
+
 	libxl_domain_config_init(dc);
 	xl_domain_name(dom, name);
-	if (dom->vcpus == 0 || dom->memory_bytes < 1024) {
-		*err = lt_strdupf("domain %s: %u vCPUs and %llu bytes of "
-				  "memory: too few to boot",
-				  name, dom->vcpus,
-				  (unsigned long long)dom->memory_bytes);
+	if (memory < 1024) {
+		*err = lt_strdupf("domain %s: %llu bytes of memory: too few "
+				  "to boot",
+				  name, (unsigned long long)memory);
 		goto fail;
 	}
 
@@ -91,14 +97,14 @@ int xl_config_build(const struct daemon_config *cfg,
 			     : LIBXL_PASSTHROUGH_DISABLED;
 
 	libxl_domain_build_info_init_type(b, LIBXL_DOMAIN_TYPE_PV);
-	b->max_memkb = b->target_memkb = (dom->memory_bytes + 1023) / 1024;
+	b->max_memkb = b->target_memkb = (memory + 1023) / 1024;
 	b->kernel = strdup(cfg->xen_kernel);
 	b->ramdisk = strdup(cfg->xen_ramdisk);
 	if (cfg->xen_cmdline[0] != '\0')
 		b->cmdline = strdup(cfg->xen_cmdline);
 	if (c->name == NULL || b->kernel == NULL || b->ramdisk == NULL ||
 	    (cfg->xen_cmdline[0] != '\0' && b->cmdline == NULL) ||
-	    vcpus_fill(b, dom->vcpus) < 0)
+	    vcpus_fill(b, vcpus) < 0)
 		goto nomem;
 
 	if (pci_bdf != NULL) {

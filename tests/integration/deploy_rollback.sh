@@ -21,6 +21,22 @@ it_check "no domain left in xenstore" [ "$(it_xs xenstore-list /local/domain | t
 it_check "no pool or portmap left" bash -c \
   "! XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-exists /libretto/pool/$IT_DEP && ! XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-exists /libretto/portmap/$IT_DEP"
 
+# The same when the backend refuses a domain at once, before any callback
+# (the sim refuses a namespace that exists already: one left over, here
+# made on purpose): a first deploy still leaves nothing, not a deployment
+# stuck "starting".
+ip netns add "lt-$IT_DEP-stray"
+file=$(it_deployment "  - name: stray
+    mode: dynamic
+    command: [sleep, \"1000\"]")
+out=$(ctl deploy "$file" 2>&1); rc=$?
+ip netns del "lt-$IT_DEP-stray"
+echo "$out" | sed 's/^/    /'
+it_check "a domain refused at once: the deploy exits 1" [ $rc -eq 1 ]
+it_check "the error says why" bash -c "echo \"\$0\" | grep -q 'already exists'" "$out"
+it_check "no deployment left after the refusal" [ "$(it_status_json | jq '.deployments | length')" = 0 ]
+it_check "no namespace left after the refusal" bash -c "! ip netns list | grep -q '^lt-$IT_DEP-'"
+
 good=$(it_deployment)
 it_deploy "$good"
 before=$(it_status_json "$IT_DEP" | jq -c '[.deployments[0].domains[] | {name, domid, pid, state, ip}]')

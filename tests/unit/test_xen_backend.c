@@ -131,10 +131,21 @@ static void test_config_errors(void)
 	char *err = NULL;
 
 	daemon_config_defaults(&cfg);
+	/* Neither given: the backend's default, not an error. */
 	d.vcpus = 0;
+	d.memory_bytes = 0;
+	if (CHECK(xl_config_build(&cfg, &d, NULL, &dc, &err) == 0)) {
+		CHECK(dc.b_info.max_vcpus == 1);
+		CHECK(dc.b_info.max_memkb == 256 * 1024);
+		libxl_domain_config_dispose(&dc);
+	} else {
+		free(err);
+		err = NULL;
+	}
+	d.memory_bytes = 512;
 	CHECK(xl_config_build(&cfg, &d, NULL, &dc, &err) < 0);
-	CHECK(err && strcmp(err, "domain demo-web: 0 vCPUs and 268435456 "
-				 "bytes of memory: too few to boot") == 0);
+	CHECK(err && strcmp(err, "domain demo-web: 512 bytes of memory: too "
+				 "few to boot") == 0);
 	free(err);
 	err = NULL;
 	d = domain("server", 1);
