@@ -282,6 +282,26 @@ static void backend_ready(void *arg, int err, const char *msg)
 	sd_notify_send("READY=1\nSTATUS=ready");
 }
 
+/*
+ * The event loop. Without a cached clock: libevent otherwise times a new
+ * timeout from the time it read when the current callback began, and a
+ * callback that took long (libxl waits inside some calls, docs/xen.md "On
+ * the loop") would arm every timeout it adds short by that much. A 2 s
+ * PCI unplug made the next step's 2 s netlink guard fire at once.
+ */
+static struct event_base *loop_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_NO_CACHE_TIME);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = {0};
@@ -311,7 +331,7 @@ int main(int argc, char **argv)
 	log_init("librettod", foreground, verbose);
 	signal(SIGPIPE, SIG_IGN);
 
-	d.base = event_base_new();
+	d.base = loop_new();
 	if (d.base == NULL) {
 		log_err("cannot create the event loop");
 		return 1;
