@@ -11,6 +11,7 @@
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "check.h"
+#include "xsd_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,87 +33,7 @@
 #define NPAGES	  4
 #define WAIT_MS	  10000
 
-static char tmpdir[] = "/tmp/libretto-plat-xs.XXXXXX";
-static pid_t xsd_pid = -1;
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void stop_xenstored(void)
-{
-	if (xsd_pid > 0) {
-		kill(xsd_pid, SIGTERM);
-		waitpid(xsd_pid, NULL, 0);
-		xsd_pid = -1;
-	}
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-	nanosleep(&ts, NULL);
-}
-
-/* Starts xenstored -N under the preload; ready means it answers a request
- * (it listens before it initialises, docs/sim.md). */
-static int start_xenstored(const char *preload, const char *xenstored)
-{
-	char path[256], log[256];
-	int i;
-
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/socket", tmpdir);
-	setenv("XENSTORED_PATH", path, 1);
-	snprintf(path, sizeof(path), "%s/run", tmpdir);
-	setenv("XENSTORED_RUNDIR", path, 1);
-	snprintf(log, sizeof(log), "%s/xenstored.log", tmpdir);
-
-	xsd_pid = fork();
-	if (xsd_pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		/* Only xenstored gets the preload, not this test. */
-		setenv("LD_PRELOAD", preload, 1);
-		execl(xenstored, xenstored, "-N", (char *)NULL);
-		_exit(127);
-	}
-	if (xsd_pid < 0)
-		return -1;
-	for (i = 0; i < 200; i++) {
-		struct xs_handle *h;
-		unsigned n;
-		char **d;
-
-		if (waitpid(xsd_pid, NULL, WNOHANG) == xsd_pid) {
-			xsd_pid = -1;
-			fprintf(stderr, "xenstored exited during start-up\n");
-			return -1;
-		}
-		h = xs_open(0);
-		d = h != NULL ? xs_directory(h, XBT_NULL, "/", &n) : NULL;
-		free(d);
-		if (h != NULL)
-			xs_close(h);
-		if (d != NULL)
-			return 0;
-		sleep_ms(50);
-	}
-	fprintf(stderr, "xenstored not answering after 10 s\n");
-	return -1;
-}
+static struct test_xsd xsd = {.pid = -1};
 
 static uint8_t pattern(size_t i)
 {
@@ -249,11 +170,11 @@ int main(int argc, char **argv)
 		       argv[2]);
 		return 77;
 	}
-	if (!CHECK(start_xenstored(argv[1], argv[2]) == 0)) {
-		stop_xenstored();
+	if (!CHECK(test_xsd_start(&xsd, "plat-xs", argv[1], argv[2]) == 0)) {
+		test_xsd_stop(&xsd);
 		return check_summary("platform_xs");
 	}
 	test_vif();
-	stop_xenstored();
+	test_xsd_stop(&xsd);
 	return check_summary("platform_xs");
 }

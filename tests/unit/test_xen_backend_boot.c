@@ -28,80 +28,11 @@
 #include "check.h"
 #include "xl_backend.h"
 #include "xs.h"
+#include "xsd_util.h"
 
 #define DOMID 7
 
-static char tmpdir[] = "/tmp/libretto-xen-boot.XXXXXX";
-static char socket_path[128];
-static pid_t xsd_pid = -1;
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
-static void stop_xenstored(void)
-{
-	if (xsd_pid > 0) {
-		kill(xsd_pid, SIGTERM);
-		waitpid(xsd_pid, NULL, 0);
-		xsd_pid = -1;
-	}
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* xenstored -N under the preload; ready once it answers a request. */
-static int start_xenstored(const char *preload, const char *xenstored)
-{
-	char path[256], log[256];
-
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	snprintf(socket_path, sizeof(socket_path), "%s/socket", tmpdir);
-	setenv("XENSTORED_PATH", socket_path, 1);
-	snprintf(path, sizeof(path), "%s/run", tmpdir);
-	setenv("XENSTORED_RUNDIR", path, 1);
-	snprintf(log, sizeof(log), "%s/xenstored.log", tmpdir);
-	xsd_pid = fork();
-	if (xsd_pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		setenv("LD_PRELOAD", preload, 1);
-		execl(xenstored, xenstored, "-N", (char *)NULL);
-		_exit(127);
-	}
-	if (xsd_pid < 0)
-		return -1;
-	for (int i = 0; i < 200; i++) {
-		struct timespec tick = {0, 50 * 1000 * 1000};
-		struct xs_handle *h;
-		char **d = NULL;
-		unsigned n;
-
-		if (waitpid(xsd_pid, NULL, WNOHANG) == xsd_pid) {
-			xsd_pid = -1;
-			fprintf(stderr, "xenstored exited during start-up\n");
-			return -1;
-		}
-		h = xs_open(0);
-		if (h != NULL) {
-			d = xs_directory(h, XBT_NULL, "/", &n);
-			xs_close(h);
-		}
-		free(d);
-		if (d != NULL)
-			return 0;
-		nanosleep(&tick, NULL);
-	}
-	fprintf(stderr, "xenstored not answering after 10 s\n");
-	return -1;
-}
+static struct test_xsd xsd = {.pid = -1};
 
 static char *node(struct xs_handle *h, const char *leaf)
 {
@@ -218,10 +149,10 @@ int main(int argc, char **argv)
 		printf("skip: needs root, %s and %s\n", argv[1], argv[2]);
 		return 77;
 	}
-	if (!CHECK(start_xenstored(argv[1], argv[2]) == 0))
+	if (!CHECK(test_xsd_start(&xsd, "xen-boot", argv[1], argv[2]) == 0))
 		goto out;
 	base = event_base_new();
-	xs = base ? lt_xs_open(base, socket_path, &err) : NULL;
+	xs = base ? lt_xs_open(base, xsd.socket, &err) : NULL;
 	h = xs_open(0);
 	if (CHECK(xs != NULL && h != NULL))
 		test_boot(xs, h);
@@ -235,6 +166,6 @@ out:
 		lt_xs_close(xs);
 	if (base != NULL)
 		event_base_free(base);
-	stop_xenstored();
+	test_xsd_stop(&xsd);
 	return check_summary("test_xen_backend_boot");
 }

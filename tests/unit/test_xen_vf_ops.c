@@ -24,16 +24,6 @@
 
 static const char *tree;
 
-static struct lt_network network(const char *nic, const char *vf_pf,
-				 unsigned vfs)
-{
-	struct lt_network net = {.vfs = vfs};
-
-	snprintf(net.nic, sizeof(net.nic), "%s", nic);
-	snprintf(net.vf_pf, sizeof(net.vf_pf), "%s", vf_pf);
-	return net;
-}
-
 /* Selecting fails, and the message holds each of the strings. */
 static void select_fails(const char *root, const struct lt_network *net,
 			 const char *nic_bdf, const char *want1,

@@ -81,16 +81,6 @@ static void record(void *arg, int err, const char *msg)
 	snprintf(o->msg, sizeof(o->msg), "%s", msg ? msg : "");
 }
 
-static struct lt_network network(const char *nic, const char *vf_pf,
-				 unsigned vfs)
-{
-	struct lt_network net = {.vfs = vfs};
-
-	snprintf(net.nic, sizeof(net.nic), "%s", nic);
-	snprintf(net.vf_pf, sizeof(net.vf_pf), "%s", vf_pf);
-	return net;
-}
-
 static int has(const char *s, const char *want)
 {
 	if (s != NULL && strstr(s, want) != NULL)

@@ -3,28 +3,26 @@
 # NIC on the recorded sysfs tree, the config keys), libxl's osevent hooks
 # on libevent, and the boot nodes in a real xenstored.  The rest is proved
 # in Xen inside QEMU (tests/xen/run).
-add_executable(test_xen_backend ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_xen_backend.c)
-target_include_directories(test_xen_backend PRIVATE
-  ${CMAKE_SOURCE_DIR}/librettod/xen)
-target_link_libraries(test_xen_backend PRIVATE librettod_core)
+# A test program of the xen backend: tests/unit/test_<name>.c with the
+# backend's private headers.
+function(libretto_xen_unit_exe name)
+  add_executable(test_${name} ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_${name}.c)
+  target_include_directories(test_${name} PRIVATE
+    ${CMAKE_SOURCE_DIR}/librettod/xen)
+  target_link_libraries(test_${name} PRIVATE librettod_core)
+endfunction()
+
+libretto_xen_unit_exe(xen_backend)
 add_test(NAME xen_backend
   COMMAND test_xen_backend ${CMAKE_SOURCE_DIR}/tests/data/sysfs-sriov)
 set_tests_properties(xen_backend PROPERTIES LABELS unit)
 
-add_executable(test_xen_backend_loop
-  ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_xen_backend_loop.c)
-target_include_directories(test_xen_backend_loop PRIVATE
-  ${CMAKE_SOURCE_DIR}/librettod/xen)
-target_link_libraries(test_xen_backend_loop PRIVATE librettod_core)
+libretto_xen_unit_exe(xen_backend_loop)
 add_test(NAME xen_backend_loop COMMAND test_xen_backend_loop)
 set_tests_properties(xen_backend_loop PROPERTIES TIMEOUT 30 LABELS unit)
 
 # Skips (77) without root, the preload library or xenstored.
-add_executable(test_xen_backend_boot
-  ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_xen_backend_boot.c)
-target_include_directories(test_xen_backend_boot PRIVATE
-  ${CMAKE_SOURCE_DIR}/librettod/xen)
-target_link_libraries(test_xen_backend_boot PRIVATE librettod_core)
+libretto_xen_unit_exe(xen_backend_boot)
 if(TARGET libretto-xsd-preload)
   add_dependencies(test_xen_backend_boot libretto-xsd-preload)
   set(LIBRETTO_XEN_BOOT_PRELOAD $<TARGET_FILE:libretto-xsd-preload>)
@@ -41,19 +39,12 @@ set_tests_properties(xen_backend_boot PROPERTIES TIMEOUT 60
 # pool chosen, made assignable and given back on copies of the recorded
 # sysfs tree, the pure parts, and the backend operations over a real
 # libevent loop as far as they go without libxl.
-add_executable(test_xen_vf_ops ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_xen_vf_ops.c)
-target_include_directories(test_xen_vf_ops PRIVATE
-  ${CMAKE_SOURCE_DIR}/librettod/xen)
-target_link_libraries(test_xen_vf_ops PRIVATE librettod_core)
+libretto_xen_unit_exe(xen_vf_ops)
 add_test(NAME xen_vf_ops
   COMMAND test_xen_vf_ops ${CMAKE_SOURCE_DIR}/tests/data/sysfs-sriov)
 set_tests_properties(xen_vf_ops PROPERTIES LABELS unit)
 
-add_executable(test_xen_vf_ops_loop
-  ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_xen_vf_ops_loop.c)
-target_include_directories(test_xen_vf_ops_loop PRIVATE
-  ${CMAKE_SOURCE_DIR}/librettod/xen)
-target_link_libraries(test_xen_vf_ops_loop PRIVATE librettod_core)
+libretto_xen_unit_exe(xen_vf_ops_loop)
 add_test(NAME xen_vf_ops_loop
   COMMAND test_xen_vf_ops_loop ${CMAKE_SOURCE_DIR}/tests/data/sysfs-sriov)
 set_tests_properties(xen_vf_ops_loop PROPERTIES TIMEOUT 60 LABELS unit)

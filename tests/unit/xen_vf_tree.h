@@ -14,11 +14,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "deployment.h"
+
 /* The PF with four VFs, and each VF's device directory. */
 #define TREE_PF0   "devices/pci0000:00/0000:00:03.0/0000:03:00.0"
 #define TREE_VF(n) "devices/pci0000:00/0000:00:03.0/0000:03:10." n
 
 static char tree_tmp[256]; /* this run's temporary directory */
+
+/* A deployment's network as the VF pool reads it. */
+static inline struct lt_network network(const char *nic, const char *vf_pf,
+					unsigned vfs)
+{
+	struct lt_network net = {.vfs = vfs};
+
+	snprintf(net.nic, sizeof(net.nic), "%s", nic);
+	snprintf(net.vf_pf, sizeof(net.vf_pf), "%s", vf_pf);
+	return net;
+}
 
 /* mkdtemp under $TMPDIR; 0, or -1 (the test cannot go on). */
 static inline int tree_tmp_make(const char *prog)
