@@ -106,31 +106,6 @@ int lt_xs_chmod(struct lt_xs *xs, xs_transaction_t t, const char *path,
 		   : -1;
 }
 
-int lt_xs_chmod_tree(struct lt_xs *xs, xs_transaction_t t, const char *path,
-		     const struct xs_permissions *perms, unsigned n)
-{
-	char **kids;
-	int r = 0;
-
-	if (lt_xs_chmod(xs, t, path, perms, n) < 0)
-		return errno == ENOENT ? 0 : -1;
-	kids = lt_xs_list(xs, t, path);
-	if (kids == NULL)
-		return errno == ENOENT ? 0 : -1;
-	for (size_t i = 0; r == 0 && kids[i] != NULL; i++) {
-		char *sub;
-
-		if (asprintf(&sub, "%s/%s", path, kids[i]) < 0) {
-			r = -1;
-			break;
-		}
-		r = lt_xs_chmod_tree(xs, t, sub, perms, n);
-		free(sub);
-	}
-	free(kids);
-	return r;
-}
-
 char *lt_xs_read(struct lt_xs *xs, xs_transaction_t t, const char *path)
 {
 	unsigned len;

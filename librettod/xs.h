@@ -28,13 +28,9 @@ int lt_xs_rm(struct lt_xs *xs, xs_transaction_t t, const char *path);
  * and what every domain not listed gets; the rest grant one domain each.
  * Nodes created later below path inherit it (xenstored's rule), so a
  * directory's list is set before its children are written.
- * lt_xs_chmod_tree does path and every node below it (a missing one is
- * not an error: a guest may remove its own nodes meanwhile).
  */
 int lt_xs_chmod(struct lt_xs *xs, xs_transaction_t t, const char *path,
 		const struct xs_permissions *perms, unsigned n);
-int lt_xs_chmod_tree(struct lt_xs *xs, xs_transaction_t t, const char *path,
-		     const struct xs_permissions *perms, unsigned n);
 /* Returns a malloc'd string, or NULL with errno (ENOENT: no such node). */
 char *lt_xs_read(struct lt_xs *xs, xs_transaction_t t, const char *path);
 

@@ -223,10 +223,15 @@ static int app_rebind_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 {
 	struct domain_writer *w = arg;
 
-	/* The new server reads what the app republishes for it. */
+	/* The new server reads what the app republishes for it: the agent
+	 * withdraws its VIF's nodes and writes them anew for the new
+	 * backend, and new nodes take guest/'s list. (Not the whole
+	 * subtree: relisting every node fires every watch on it, and the
+	 * agents' answers to that storm held the new server's start past
+	 * its boot timeout now and then.) */
 	w->what = "guest permissions";
-	if (xs_perms_guest_tree(xs, t, w->d->domid,
-				deployment_server(w->d->dep)->domid) < 0)
+	if (xs_perms_guest_dir(xs, t, w->d->domid,
+			       (int)deployment_server(w->d->dep)->domid) < 0)
 		return -1;
 	/* A dynamic app on its VF stays there: the server must not take
 	 * its frames back (switch.c wrote active=0 under the old server). */

@@ -49,17 +49,6 @@ int xs_perms_guest_dir(struct lt_xs *xs, xs_transaction_t t, unsigned domid,
 	return set(xs, t, path, p, server >= 0 ? 2 : 1);
 }
 
-int xs_perms_guest_tree(struct lt_xs *xs, xs_transaction_t t, unsigned domid,
-			unsigned server)
-{
-	const struct xs_permissions p[] = {{domid, XS_PERM_NONE},
-					   {server, XS_PERM_READ}};
-	char path[PATH_LEN];
-
-	snprintf(path, sizeof(path), LT_XS_GUEST_FMT "/guest", domid);
-	return lt_xs_chmod_tree(xs, t, path, p, 2);
-}
-
 int xs_perms_server_dirs(struct lt_xs *xs, xs_transaction_t t, unsigned server)
 {
 	const struct xs_permissions own[] = {{server, XS_PERM_NONE}};

@@ -20,11 +20,6 @@ int xs_perms_root(struct lt_xs *xs, xs_transaction_t t);
 int xs_perms_domain_dir(struct lt_xs *xs, xs_transaction_t t, unsigned domid);
 int xs_perms_guest_dir(struct lt_xs *xs, xs_transaction_t t, unsigned domid,
 		       int server);
-/* The same for everything the guest has written below guest/ already:
- * a new network server must be able to read its predecessor's VIF nodes
- * as soon as the app republishes them. */
-int xs_perms_guest_tree(struct lt_xs *xs, xs_transaction_t t, unsigned domid,
-			unsigned server);
 
 /* The network server's server/ directory (its own, for server/state and
  * server/stats) and the two directories only dom0 writes in it:

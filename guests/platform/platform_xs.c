@@ -143,7 +143,13 @@ int plat_xs_vif_publish_refs(struct guest_xs *gx, const char *ring_ref,
 
 		if (t == XBT_NULL)
 			return -errno;
-		r = tx_write(gx, t, PLAT_XS_VIF_PLATFORM, plat_name());
+		/* Anew, not over what a withdraw left: new nodes take
+		 * guest/'s access list, which dom0 has given the present
+		 * backend (an earlier one's read access goes with the old
+		 * nodes; docs/xenstore.md, "Permissions"). */
+		r = tx_rm(gx, t, LT_XS_GUEST_VIF);
+		if (r == 0)
+			r = tx_write(gx, t, PLAT_XS_VIF_PLATFORM, plat_name());
 		if (r == 0)
 			r = tx_write_ref(gx, t, ring_ref);
 		if (r == 0)
