@@ -5,14 +5,9 @@ add_executable(netserver_front
                ${CMAKE_CURRENT_SOURCE_DIR}/integration/netserver_front.c)
 target_link_libraries(netserver_front PRIVATE libretto_vif libretto_platform
                       libretto_guest)
-if(TARGET libretto-xsd-preload)
-  set(LIBRETTO_NS_TEST_PRELOAD $<TARGET_FILE:libretto-xsd-preload>)
-else()
-  set(LIBRETTO_NS_TEST_PRELOAD ${LIBRETTO_LIBEXECDIR}/libretto-xsd-preload.so)
-endif()
 add_test(NAME netserver
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/netserver.sh
-                 ${LIBRETTO_NS_TEST_PRELOAD} /usr/lib/xen-4.17/bin/xenstored
+                 ${LIBRETTO_TEST_PRELOAD} /usr/lib/xen-4.17/bin/xenstored
                  $<TARGET_FILE:libretto-netserver>
                  $<TARGET_FILE:netserver_front>)
 set_tests_properties(netserver PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77

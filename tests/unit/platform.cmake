@@ -13,15 +13,9 @@ set_tests_properties(platform PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77
 add_executable(test_platform_xs
                ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_platform_xs.c)
 target_link_libraries(test_platform_xs PRIVATE libretto_platform)
-if(TARGET libretto-xsd-preload)
-  add_dependencies(test_platform_xs libretto-xsd-preload)
-  set(LIBRETTO_PLATFORM_TEST_PRELOAD $<TARGET_FILE:libretto-xsd-preload>)
-else()
-  set(LIBRETTO_PLATFORM_TEST_PRELOAD
-      ${LIBRETTO_LIBEXECDIR}/libretto-xsd-preload.so)
-endif()
+libretto_test_needs_preload(test_platform_xs)
 add_test(NAME platform_xs
-         COMMAND test_platform_xs ${LIBRETTO_PLATFORM_TEST_PRELOAD}
+         COMMAND test_platform_xs ${LIBRETTO_TEST_PRELOAD}
                  /usr/lib/xen-4.17/bin/xenstored)
 set_tests_properties(platform_xs PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77
                      LABELS integration)

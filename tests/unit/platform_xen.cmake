@@ -25,17 +25,11 @@ add_executable(test_platform_xs_pieces
                ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_platform_xs_pieces.c)
 target_link_libraries(test_platform_xs_pieces PRIVATE libretto_platform
                       libretto_vif)
-if(TARGET libretto-xsd-preload)
-  add_dependencies(test_platform_xs_pieces libretto-xsd-preload)
-  set(LIBRETTO_PIECES_TEST_PRELOAD $<TARGET_FILE:libretto-xsd-preload>)
-else()
-  set(LIBRETTO_PIECES_TEST_PRELOAD
-      ${LIBRETTO_LIBEXECDIR}/libretto-xsd-preload.so)
-endif()
+libretto_test_needs_preload(test_platform_xs_pieces)
 add_test(NAME platform_xs_pieces
          COMMAND bash
                  ${CMAKE_CURRENT_SOURCE_DIR}/integration/platform_xs_pieces.sh
-                 ${LIBRETTO_PIECES_TEST_PRELOAD}
+                 ${LIBRETTO_TEST_PRELOAD}
                  /usr/lib/xen-4.17/bin/xenstored
                  $<TARGET_FILE:test_platform_xs_pieces>)
 set_tests_properties(platform_xs_pieces PROPERTIES TIMEOUT 60

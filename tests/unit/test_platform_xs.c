@@ -159,17 +159,10 @@ out:
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s <preload.so> <xenstored>\n",
-			argv[0]);
-		return 2;
-	}
-	if (geteuid() != 0 || access(argv[1], R_OK) != 0 ||
-	    access(argv[2], X_OK) != 0) {
-		printf("platform_xs: needs root, %s and %s; skipped\n", argv[1],
-		       argv[2]);
-		return 77;
-	}
+	int status = test_xsd_args(argc, argv);
+
+	if (status >= 0)
+		return status;
 	if (!CHECK(test_xsd_start(&xsd, "plat-xs", argv[1], argv[2]) == 0)) {
 		test_xsd_stop(&xsd);
 		return check_summary("platform_xs");

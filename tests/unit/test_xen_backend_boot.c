@@ -138,17 +138,10 @@ int main(int argc, char **argv)
 	struct lt_xs *xs = NULL;
 	struct xs_handle *h = NULL;
 	char *err = NULL;
+	int status = test_xsd_args(argc, argv);
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s <preload.so> <xenstored>\n",
-			argv[0]);
-		return 2;
-	}
-	if (geteuid() != 0 || access(argv[1], R_OK) != 0 ||
-	    access(argv[2], X_OK) != 0) {
-		printf("skip: needs root, %s and %s\n", argv[1], argv[2]);
-		return 77;
-	}
+	if (status >= 0)
+		return status;
 	if (!CHECK(test_xsd_start(&xsd, "xen-boot", argv[1], argv[2]) == 0))
 		goto out;
 	base = event_base_new();

@@ -23,14 +23,9 @@ set_tests_properties(xen_backend_loop PROPERTIES TIMEOUT 30 LABELS unit)
 
 # Skips (77) without root, the preload library or xenstored.
 libretto_xen_unit_exe(xen_backend_boot)
-if(TARGET libretto-xsd-preload)
-  add_dependencies(test_xen_backend_boot libretto-xsd-preload)
-  set(LIBRETTO_XEN_BOOT_PRELOAD $<TARGET_FILE:libretto-xsd-preload>)
-else()
-  set(LIBRETTO_XEN_BOOT_PRELOAD ${LIBRETTO_LIBEXECDIR}/libretto-xsd-preload.so)
-endif()
+libretto_test_needs_preload(test_xen_backend_boot)
 add_test(NAME xen_backend_boot
-  COMMAND test_xen_backend_boot ${LIBRETTO_XEN_BOOT_PRELOAD}
+  COMMAND test_xen_backend_boot ${LIBRETTO_TEST_PRELOAD}
           /usr/lib/xen-4.17/bin/xenstored)
 set_tests_properties(xen_backend_boot PROPERTIES TIMEOUT 60
   SKIP_RETURN_CODE 77 LABELS unit)

@@ -31,6 +31,25 @@ static inline int test_xsd_rm_entry(const char *path, const struct stat *st,
 	return remove(path);
 }
 
+/* The arguments of every such test, <preload.so> <xenstored>: -1 to go
+ * on, or the exit status: 2 (usage) or 77 (skipped: not root, or either
+ * missing). */
+static inline int test_xsd_args(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s <preload.so> <xenstored>\n",
+			argv[0]);
+		return 2;
+	}
+	if (geteuid() != 0 || access(argv[1], R_OK) != 0 ||
+	    access(argv[2], X_OK) != 0) {
+		printf("%s: needs root, %s and %s; skipped\n", argv[0], argv[1],
+		       argv[2]);
+		return 77;
+	}
+	return -1;
+}
+
 /* Stops it and removes its directory; safe when it never started. */
 static inline void test_xsd_stop(struct test_xsd *x)
 {
