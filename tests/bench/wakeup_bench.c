@@ -30,13 +30,11 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* -1: anywhere. */
+/* The calling process on that CPU only: each ping-pong sets both sides. */
 static void pin(int cpu)
 {
 	cpu_set_t s;
 
-	if (cpu < 0)
-		return;
 	CPU_ZERO(&s);
 	CPU_SET(cpu, &s);
 	if (sched_setaffinity(0, sizeof(s), &s) < 0)
@@ -123,7 +121,6 @@ static double ping_pong(int cpu_a, int cpu_b, int n)
 	must(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
 		 WEXITSTATUS(status) == 0,
 	     "wakeup_bench: the other process failed");
-	pin(-1);
 	close(a);
 	close(b);
 	return t / n * 1e9;
