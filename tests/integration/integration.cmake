@@ -3,7 +3,12 @@
 foreach(t deploy_status exit_event protocol_errors destroy_clean redeploy
           invalid_deploy deploy_rollback cli restart_leftover ports datapath
           switch switch_rollback switch_refused restart_policy daemon_crash
-          xenstored_crash server_recovery)
+          xenstored_crash server_recovery
+          # What a hostile app can try, each run as the attack it describes
+          # (docs/threat-model.md).
+          isolation_portmap isolation_stall isolation_spoof
+          isolation_guest_data isolation_flood isolation_clients
+          isolation_misc)
   add_test(NAME it_${t}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh
                    ${CMAKE_BINARY_DIR}/bin)
