@@ -183,6 +183,19 @@ static int load_top(struct lt_yaml *y, struct lt_deployment *d)
 		return -1;
 	if (lt_load_name(y, f[0].value, "name", d->name) < 0)
 		return -1;
+	/* Joined names (namespace lt-<dep>-<app>, Xen domain <dep>-<app>,
+	 * log <dep>-<app>.log) split at their first '-' only while a
+	 * deployment's name has none: "a" + "b-c" would be "a-b" + "c". */
+	if (strchr(d->name, '-') != NULL) {
+		char found[64];
+
+		lt_yaml_describe(f[0].value, found, sizeof(found));
+		return lt_yaml_fail(y, f[0].value, "name",
+				    "%s may not contain '-' (a deployment's "
+				    "name is joined to its apps' names with "
+				    "'-'; an app's name may contain it)",
+				    found);
+	}
 	if (lt_load_network(y, f[1].value, &d->net) < 0)
 		return -1;
 	if (load_server(y, f[2].value, &d->server) < 0)
