@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <event2/event.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +26,14 @@
 #include "config.h"
 #include "engine.h"
 #include "engine_internal.h"
+#include "guest_input.h"
 #include "log.h"
 #include "op.h"
 #include "state.h"
 #include "timing.h"
 #include "util.h"
 #include "xs.h"
+#include "xs_index.h"
 #include <libretto/protocol.h>
 #include <libretto/xs_paths.h>
 
@@ -166,12 +169,13 @@ static unsigned next_seq(struct domain *d)
 {
 	char path[PATH_LEN];
 	char *v;
-	unsigned seq = d->switch_seq;
+	unsigned seq = d->switch_seq, written;
 
 	guest_path(d, LT_XS_SWITCH_SEQ, path);
 	v = lt_xs_read(d->dep->engine->xs, XBT_NULL, path);
-	if (v != NULL && strtoul(v, NULL, 10) > seq)
-		seq = (unsigned)strtoul(v, NULL, 10);
+	if (v != NULL && xs_uint_parse(v, &written) == 0 && written > seq &&
+	    written < UINT_MAX)
+		seq = written;
 	free(v);
 	return seq + 1;
 }
@@ -286,35 +290,29 @@ static void sw_timeout(evutil_socket_t fd, short what, void *arg)
 static void guest_check(void *arg, const char *path)
 {
 	struct switch_op *sw = arg;
-	struct lt_xs *xs = sw->d->dep->engine->xs;
-	char node[PATH_LEN], why[300];
+	char node[PATH_LEN], why[64 + GUEST_TEXT_MAX];
 	const char *want = sw->cur_dir > 0 ? LT_GUEST_DIRECT : LT_GUEST_READY;
-	char *seq, *state, *error;
-	int acked;
+	const char *state;
+	char *error;
+	uint64_t seq;
 
 	(void)path; /* no ordering is promised: re-read */
+	/* The agent's nodes, through their grammar (guest_input.h). */
 	guest_path(sw->d, LT_XS_GUEST_SEQ, node);
-	seq = lt_xs_read(xs, XBT_NULL, node);
-	acked = seq != NULL && strtoul(seq, NULL, 10) == sw->want_seq;
-	free(seq);
-	if (!acked)
+	if (guest_read_u64(sw->d, node, UINT_MAX, &seq) < 0 ||
+	    seq != sw->want_seq)
 		return;
 	guest_path(sw->d, LT_XS_GUEST_STATE, node);
-	state = lt_xs_read(xs, XBT_NULL, node);
+	state = guest_read_token(sw->d, node, guest_states);
 	if (state != NULL && strcmp(state, want) == 0) {
-		free(state);
 		sw_step_end(sw, NULL);
 		return;
 	}
 	guest_path(sw->d, LT_XS_GUEST_ERROR, node);
-	error = lt_xs_read(xs, XBT_NULL, node);
-	for (char *p = error; p != NULL && *p; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			*p = '?';
-	snprintf(why, sizeof(why), "the agent stayed %s: %.200s",
+	error = guest_read_text(sw->d, node);
+	snprintf(why, sizeof(why), "the agent stayed %s: %s",
 		 state ? state : "(no state)",
-		 error ? error : "no reason given");
-	free(state);
+		 error && *error ? error : "no reason given");
 	free(error);
 	sw_step_end(sw, why);
 }
@@ -779,25 +777,55 @@ nomem:
 
 /* --- after a daemon restart ---------------------------------------------- */
 
-/* The VF the pool names d's, or -1 (xenstore is the truth after a crash). */
+/*
+ * The VF the pool names d's, or -1 (xenstore is the truth after a crash).
+ * Only dom0 writes the pool, but a corrupted or hand-edited store may
+ * name anything: an id that is not one of the deployment's VFs (99999,
+ * -1, abc, 07), or one the state file gives another app, is ignored.
+ */
 static int pool_vf_of(struct domain *d)
 {
-	struct lt_xs *xs = d->dep->engine->xs;
+	struct deployment *dep = d->dep;
+	struct lt_xs *xs = dep->engine->xs;
+	unsigned limit = dep->spec != NULL && dep->spec->net.vfs < LT_MAX_VFS
+			     ? dep->spec->net.vfs
+			     : LT_MAX_VFS;
 	char path[PATH_LEN];
 	char **ids;
 	int found = -1;
 
-	snprintf(path, sizeof(path), LT_XS_POOL_VF_FMT, d->dep->name);
+	snprintf(path, sizeof(path), LT_XS_POOL_VF_FMT, dep->name);
 	ids = lt_xs_list(xs, XBT_NULL, path);
 	for (size_t i = 0; ids != NULL && ids[i] != NULL && found < 0; i++) {
 		char node[PATH_LEN];
 		char *owner;
+		int vf;
 
 		snprintf(node, sizeof(node), "%.200s/%.40s", path, ids[i]);
 		owner = lt_xs_read(xs, XBT_NULL, node);
-		if (owner != NULL && strcmp(owner, d->be.name) == 0)
-			found = atoi(ids[i]);
+		if (owner == NULL || strcmp(owner, d->be.name) != 0) {
+			free(owner);
+			continue;
+		}
 		free(owner);
+		vf = xs_index_parse(ids[i], limit);
+		if (vf < 0) {
+			/* Never one the daemon wrote: it goes. */
+			log_warn("switch of %s/%s: the pool names VF "
+				 "\"%.40s\", not one of the deployment's %u: "
+				 "removed",
+				 dep->name, d->be.name, ids[i], limit);
+			lt_xs_rm(xs, XBT_NULL, node);
+			continue;
+		}
+		if (dep->vf_owner[vf][0] != '\0' &&
+		    strcmp(dep->vf_owner[vf], d->be.name) != 0) {
+			log_warn("switch of %s/%s: the pool names VF %d, which "
+				 "the state file gives %s: ignored",
+				 dep->name, d->be.name, vf, dep->vf_owner[vf]);
+			continue;
+		}
+		found = vf;
 	}
 	free(ids);
 	return found;
@@ -831,7 +859,7 @@ void switch_resolve(struct domain *d)
 
 	server_app_path(d, LT_XS_APP_ACKED, node);
 	acked = lt_xs_read(e->xs, XBT_NULL, node);
-	if (vf >= 0) {
+	if (vf >= 0 && vf < LT_MAX_VFS) {
 		snprintf(d->dep->vf_owner[vf], sizeof(d->dep->vf_owner[vf]),
 			 "%s", d->be.name);
 		d->vf = vf;
