@@ -5,6 +5,13 @@
  * times within `window_s` seconds; past that the daemon gives up, reports
  * it, and releases what the domain held.
  *
+ * A restart that follows a quick end waits: RESTART_BACKOFF_FIRST_MS,
+ * doubling with every further quick end, up to RESTART_BACKOFF_MAX_MS; a
+ * domain that stayed up RESTART_STABLE_MS is restarted at once again.
+ * Without it a domain that dies at start would be recreated back to back,
+ * up to its restart_limit, as fast as the backend goes (systemd's
+ * RestartSteps= spaces a unit's restarts the same way).
+ *
  * A new network server is the recovery of issue 5: the apps keep their
  * TCP connections, their agents reconnect their VIFs to it, and the
  * downtime -- from the old server's end noticed to every VIF connected
@@ -37,8 +44,18 @@
 #define VIF_STATE_CONNECTED "4"
 #define PATH_LEN	    256
 
-/* The restarts within the policy's window, oldest first. */
+/* The back-off (docs/recovery.md): 50 ms, 100 ms, ... 30 s at most. */
+#define RESTART_BACKOFF_FIRST_MS 50
+#define RESTART_BACKOFF_MAX_MS	 30000
+#define RESTART_STABLE_MS	 10000
+
+/* The restarts within the policy's window, oldest first, and the
+ * back-off: the quick ends in a row, and when the last restart ran. */
 struct restart_log {
+	unsigned streak;   /* restarts in a row that did not stay up */
+	unsigned delay_ms; /* the wait before the restart in flight */
+	int ran;	   /* running_since is valid */
+	struct timespec running_since;
 	size_t n, cap;
 	struct timespec at[];
 };
@@ -94,12 +111,56 @@ static int restart_log_add(struct domain *d, const struct lt_restart_policy *p,
 		if (nl == NULL)
 			return 0;
 		if (log == NULL)
-			nl->n = 0;
+			*nl = (struct restart_log){0};
 		nl->cap = cap;
 		d->restarts = log = nl;
 	}
 	log->at[log->n++] = *now;
 	return 1;
+}
+
+/*
+ * The wait before restarting d, which ended at now: 0 for the first end
+ * in a row, then RESTART_BACKOFF_FIRST_MS doubling per quick end up to
+ * RESTART_BACKOFF_MAX_MS. A domain that stayed up RESTART_STABLE_MS since
+ * its last restart starts a new series. Called after restart_log_add.
+ */
+static unsigned restart_backoff(struct domain *d, const struct timespec *now)
+{
+	struct restart_log *log = d->restarts;
+	unsigned delay = RESTART_BACKOFF_FIRST_MS;
+
+	if (log == NULL)
+		return 0;
+	if (!log->ran ||
+	    lt_ms_between(&log->running_since, now) >= RESTART_STABLE_MS)
+		log->streak = 0;
+	for (unsigned i = 1; i < log->streak && delay < RESTART_BACKOFF_MAX_MS;
+	     i++)
+		delay *= 2;
+	if (delay > RESTART_BACKOFF_MAX_MS)
+		delay = RESTART_BACKOFF_MAX_MS;
+	log->delay_ms = log->streak == 0 ? 0 : delay;
+	log->streak++;
+	log->ran = 0;
+	return log->delay_ms;
+}
+
+/* Arms d's one timer (the back-off, or the wait for a busy deployment)
+ * to call cb in ms; a timer left armed for another cb is replaced. */
+static void retry_later(struct domain *d, event_callback_fn cb, unsigned ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	if (d->restart_retry != NULL &&
+	    event_get_callback(d->restart_retry) != cb) {
+		event_free(d->restart_retry);
+		d->restart_retry = NULL;
+	}
+	if (d->restart_retry == NULL)
+		d->restart_retry = evtimer_new(d->dep->engine->base, cb, d);
+	if (d->restart_retry != NULL)
+		evtimer_add(d->restart_retry, &tv);
 }
 
 void restart_forget(struct domain *d)
@@ -270,6 +331,10 @@ static void restart_finished(struct op *op)
 		return; /* op-done says why; the domain stays failed */
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (d->restarts != NULL) {
+		d->restarts->running_since = now;
+		d->restarts->ran = 1;
+	}
 	d->nrestarts++;
 	data = domain_event_data(d);
 	json_object_object_add(data, "old_domid",
@@ -278,6 +343,9 @@ static void restart_finished(struct op *op)
 			       json_object_new_int64(d->nrestarts));
 	json_object_object_add(data, "downtime_ms",
 			       lt_ms_json(lt_ms_between(&d->ended_at, &now)));
+	json_object_object_add(
+	    data, "backoff_ms",
+	    json_object_new_int64(d->restarts ? d->restarts->delay_ms : 0));
 	engine_emit(op->dep->engine, LT_EV_DOMAIN_RESTARTED, data);
 	if (d->be.is_server)
 		recovery_start(d, old_domid);
@@ -296,17 +364,12 @@ static void restart_retry(evutil_socket_t fd, short what, void *arg)
 static void restart_start(struct domain *d)
 {
 	struct deployment *dep = d->dep;
-	struct timeval tv = {0, RESTART_RETRY_MS * 1000};
 	struct op *op;
 
 	if (d->state != DOM_FAILED && d->state != DOM_EXITED)
 		return; /* destroyed or restarted meanwhile */
 	if (dep->op != NULL || dep->switching > 0) {
-		if (d->restart_retry == NULL)
-			d->restart_retry =
-			    evtimer_new(dep->engine->base, restart_retry, d);
-		if (d->restart_retry != NULL)
-			evtimer_add(d->restart_retry, &tv);
+		retry_later(d, restart_retry, RESTART_RETRY_MS);
 		return;
 	}
 	op = op_new(dep, OP_RESTART);
@@ -371,17 +434,12 @@ static void give_up_retry(evutil_socket_t fd, short what, void *arg)
 static void give_up_start(struct domain *d)
 {
 	struct deployment *dep = d->dep;
-	struct timeval tv = {0, RESTART_RETRY_MS * 1000};
 	struct op *op;
 
 	if (d->state != DOM_FAILED && d->state != DOM_EXITED)
 		return;
 	if (dep->op != NULL || dep->switching > 0) {
-		if (d->restart_retry == NULL)
-			d->restart_retry =
-			    evtimer_new(dep->engine->base, give_up_retry, d);
-		if (d->restart_retry != NULL)
-			evtimer_add(d->restart_retry, &tv);
+		retry_later(d, give_up_retry, RESTART_RETRY_MS);
 		return;
 	}
 	op = op_new(dep, OP_RESTART);
@@ -417,6 +475,7 @@ void restart_consider(struct domain *d)
 	const struct lt_restart_policy *p = restart_policy(d);
 	struct timespec now;
 	int failed = !WIFEXITED(d->wstatus) || WEXITSTATUS(d->wstatus) != 0;
+	unsigned delay;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	d->ended_at = now;
@@ -429,5 +488,14 @@ void restart_consider(struct domain *d)
 		give_up(d, p);
 		return;
 	}
-	restart_start(d);
+	delay = restart_backoff(d, &now);
+	if (delay == 0) {
+		restart_start(d);
+		return;
+	}
+	log_info("%s/%s ended %u times in a row within %u s of its restart: "
+		 "restarting it in %u ms",
+		 d->dep->name, d->be.name, d->restarts->streak,
+		 RESTART_STABLE_MS / 1000, delay);
+	retry_later(d, restart_retry, delay);
 }
