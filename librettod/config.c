@@ -17,6 +17,21 @@
  * subscriber could hold a noticeable part of dom0's memory. */
 #define CLIENT_BUFFER_MIN ((uint64_t)64 << 10)
 #define CLIENT_BUFFER_MAX ((uint64_t)1 << 30)
+/* Enough for every status --watch of a busy host; above, a flood of idle
+ * connections would cost more descriptors than any default limit gives. */
+#define CLIENTS_DEFAULT		4096
+#define CLIENTS_LIMIT		65536
+#define CLIENTS_PER_UID_DEFAULT 64
+/* A minute is long for a client that sends nothing and waits for no
+ * event; a day is a ceiling past which "idle" means nothing. */
+#define IDLE_TIMEOUT_DEFAULT 60
+#define IDLE_TIMEOUT_MAX     86400
+/* What the daemon's own work holds at once beside its clients: xenstore,
+ * the state file, each domain's pidfd and log, a deploy's namespaces and
+ * spawn pipes, libxl's. */
+#define FD_RESERVE_DEFAULT 128
+#define FD_RESERVE_MIN	   32
+#define FD_RESERVE_MAX	   65536
 
 void daemon_config_defaults(struct daemon_config *cfg)
 {
@@ -29,6 +44,10 @@ void daemon_config_defaults(struct daemon_config *cfg)
 	cfg->control_group[0] = '\0';
 	cfg->control_gid = (gid_t)-1;
 	cfg->client_buffer_max = (size_t)4 << 20;
+	cfg->clients_max = CLIENTS_DEFAULT;
+	cfg->clients_per_uid = CLIENTS_PER_UID_DEFAULT;
+	cfg->client_idle_timeout = IDLE_TIMEOUT_DEFAULT;
+	cfg->fd_reserve = FD_RESERVE_DEFAULT;
 	cfg->destroy_on_shutdown = 0;
 	snprintf(cfg->libexec_dir, sizeof(cfg->libexec_dir), "%s",
 		 LIBRETTO_LIBEXECDIR);
@@ -163,17 +182,59 @@ static int load_group(struct lt_yaml *y, yaml_node_t *node,
 	return 0;
 }
 
+/* An unsigned setting from min to max. */
+static int load_unsigned(struct lt_yaml *y, yaml_node_t *node,
+			 const char *where, unsigned min, unsigned max,
+			 unsigned *out)
+{
+	unsigned long long v;
+
+	if (lt_yaml_uint(y, node, where, min, max, &v) < 0)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* The control socket's bounds on its clients. */
+static int load_client_limits(struct lt_yaml *y, yaml_node_t *clients_max,
+			      yaml_node_t *per_uid, yaml_node_t *idle,
+			      yaml_node_t *reserve, struct daemon_config *cfg)
+{
+	if ((clients_max &&
+	     load_unsigned(y, clients_max, "clients_max", 1, CLIENTS_LIMIT,
+			   &cfg->clients_max) < 0) ||
+	    (per_uid &&
+	     load_unsigned(y, per_uid, "clients_per_uid", 1, CLIENTS_LIMIT,
+			   &cfg->clients_per_uid) < 0) ||
+	    (idle &&
+	     load_unsigned(y, idle, "client_idle_timeout", 0, IDLE_TIMEOUT_MAX,
+			   &cfg->client_idle_timeout) < 0) ||
+	    (reserve && load_unsigned(y, reserve, "fd_reserve", FD_RESERVE_MIN,
+				      FD_RESERVE_MAX, &cfg->fd_reserve) < 0))
+		return -1;
+	return 0;
+}
+
 static int load_settings(struct lt_yaml *y, struct daemon_config *cfg)
 {
 	static const char *const backends[] = {"sim", "xen", NULL};
 	static const char *const on_shutdown[] = {"keep", "destroy", NULL};
-	struct lt_yaml_field f[] = {
-	    LT_FIELD("socket", 0),	  LT_FIELD("state_dir", 0),
-	    LT_FIELD("run_dir", 0),	  LT_FIELD("backend", 0),
-	    LT_FIELD("control_group", 0), LT_FIELD("client_buffer_max", 0),
-	    LT_FIELD("on_shutdown", 0),	  LT_FIELD("libexec_dir", 0),
-	    LT_FIELD("xenstored", 0),	  LT_FIELD("xen_kernel", 0),
-	    LT_FIELD("xen_ramdisk", 0),	  LT_FIELD("xen_cmdline", 0)};
+	struct lt_yaml_field f[] = {LT_FIELD("socket", 0),
+				    LT_FIELD("state_dir", 0),
+				    LT_FIELD("run_dir", 0),
+				    LT_FIELD("backend", 0),
+				    LT_FIELD("control_group", 0),
+				    LT_FIELD("client_buffer_max", 0),
+				    LT_FIELD("on_shutdown", 0),
+				    LT_FIELD("libexec_dir", 0),
+				    LT_FIELD("xenstored", 0),
+				    LT_FIELD("xen_kernel", 0),
+				    LT_FIELD("xen_ramdisk", 0),
+				    LT_FIELD("xen_cmdline", 0),
+				    LT_FIELD("clients_max", 0),
+				    LT_FIELD("clients_per_uid", 0),
+				    LT_FIELD("client_idle_timeout", 0),
+				    LT_FIELD("fd_reserve", 0)};
 	uint64_t size;
 	int i;
 
@@ -223,7 +284,8 @@ static int load_settings(struct lt_yaml *y, struct daemon_config *cfg)
 		       sizeof(cfg->xen_ramdisk)) < 0) ||
 	    (f[11].value && load_cmdline(y, f[11].value, cfg) < 0))
 		return -1;
-	return 0;
+	return load_client_limits(y, f[12].value, f[13].value, f[14].value,
+				  f[15].value, cfg);
 }
 
 int daemon_config_load(const char *path, struct daemon_config *cfg,

@@ -20,9 +20,15 @@ struct daemon_config {
 	char control_group[64]; /* may change things besides root; "" none */
 	gid_t control_gid;	/* resolved from control_group, or -1 */
 	size_t client_buffer_max; /* bytes queued for one client, then cut */
-	int destroy_on_shutdown;  /* SIGTERM destroys the deployments */
-	char libexec_dir[256];	  /* netserver, agent, preload library */
-	char xenstored[256];	  /* sim: xenstored binary */
+	/* The control socket's clients (docs/librettod.md, "Control socket
+	 * limits"). */
+	unsigned clients_max;	      /* connected at once, every peer */
+	unsigned clients_per_uid;     /* connected at once, one uid but 0 */
+	unsigned client_idle_timeout; /* s without a request; 0 never */
+	unsigned fd_reserve;	      /* descriptors clients never take */
+	int destroy_on_shutdown;      /* SIGTERM destroys the deployments */
+	char libexec_dir[256];	      /* netserver, agent, preload library */
+	char xenstored[256];	      /* sim: xenstored binary */
 	/* xen: what every PV domain boots (docs/xen.md); the files are
 	 * checked when the backend starts, not at load. */
 	char xen_kernel[256];

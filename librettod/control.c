@@ -7,10 +7,14 @@
 #include <libretto/protocol.h>
 #include <libretto/version.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control_socket.h"
@@ -19,31 +23,46 @@
 /* A client's requests wait in its socket while this much of its output is
  * unsent: back-pressure for pipelining clients, well before the cut-off. */
 #define PAUSE_MAX (256 * 1024)
+/* How long accept rests after it refused a client for want of room: the
+ * backlog waits meanwhile, and a client that closes ends the rest early. */
+#define ACCEPT_REST_MS 100
+/* How often the descriptors in use are counted again (/proc/self/fd);
+ * between counts, clients are added and removed from the last count. */
+#define FD_RECOUNT_MS 100
 
 struct control_client {
 	struct control *ctl;
 	struct control_client *prev, *next; /* live list, or the dead list */
 	struct bufferevent *bev;
+	struct event *idle_ev; /* closes the client when it stays idle */
 	struct control_peer peer;
 	uint64_t id;
-	size_t scanned; /* input bytes known to hold no '\n' */
-	int discarding; /* inside a too-large line, up to its '\n' */
-	int subscribed; /* receives events */
-	int paused;	/* reading stopped by back-pressure */
-	int eof;	/* the peer shut its write side */
-	int dead;	/* on the dead list, freed from the loop */
+	long last_request_ms; /* when it connected or last sent a request */
+	size_t scanned;	      /* input bytes known to hold no '\n' */
+	int discarding;	      /* inside a too-large line, up to its '\n' */
+	int subscribed;	      /* receives events */
+	int paused;	      /* reading stopped by back-pressure */
+	int eof;	      /* the peer shut its write side */
+	int dead;	      /* on the dead list, freed from the loop */
 };
 
 struct control {
 	struct event_base *base;
 	struct evconnlistener *listener;
 	struct event *reap_ev;	 /* frees dead clients outside callbacks */
-	struct event *resume_ev; /* re-enables accept after EMFILE */
+	struct event *resume_ev; /* re-enables accept after a rest */
 	char *path;
 	struct stat st;
 	gid_t admin_gid;
+	struct control_limits lim;
 	size_t buffer_max;
 	size_t pause_at;
+	int accept_resting;	   /* the listener is disabled for a while */
+	unsigned long long nofile; /* the soft descriptor limit; 0 none */
+	unsigned long others_fds;  /* descriptors not clients', last count */
+	long counted_ms;	   /* when others_fds was counted; 0 never */
+	unsigned long refused;	   /* refusals not logged yet */
+	long refused_logged_ms;	   /* when the last refusal was logged */
 	char *backend;
 	const struct control_command *table;
 	void *ctx;
@@ -53,6 +72,87 @@ struct control {
 };
 
 static void client_read_cb(struct bufferevent *bev, void *arg);
+static void client_kill(struct control_client *cl);
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * One resource-exhausted error line (id null) written straight to a socket
+ * whose output is empty, so that the peer learns why it is closed.  Never
+ * blocks: a peer whose buffer is full just misses it.
+ */
+static void send_notice(int fd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void send_notice(int fd, const char *fmt, ...)
+{
+	struct lt_error err = {0};
+	struct json_object *reply;
+	char msg[256];
+	const char *line;
+	size_t len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	lt_error_set(&err, LT_ERR_RESOURCE, "%s", msg);
+	reply = lt_reply_error(NULL, &err);
+	line = lt_json_line(reply, &len);
+	if (send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
+		send(fd, "\n", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	json_object_put(reply);
+	lt_error_clear(&err);
+}
+
+/* Idle: not subscribed and owed nothing (no reply unsent or held back).
+ * A half-sent request does not count: bytes trickled without a newline
+ * would otherwise hold a connection for ever. */
+static int client_idle(struct control_client *cl)
+{
+	return !cl->subscribed && !cl->paused && !cl->eof &&
+	       evbuffer_get_length(bufferevent_get_output(cl->bev)) == 0;
+}
+
+static void idle_arm(struct control_client *cl)
+{
+	unsigned ms = cl->ctl->lim.idle_timeout_ms;
+	struct timeval tv = {(time_t)(ms / 1000),
+			     (suseconds_t)(ms % 1000) * 1000};
+
+	cl->last_request_ms = mono_ms();
+	if (cl->idle_ev != NULL && !cl->subscribed && ms != 0)
+		evtimer_add(cl->idle_ev, &tv);
+}
+
+/* An idle client's connection is a descriptor the daemon needs more; a
+ * subscriber is never idle, and a client still being served waits. */
+static void idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_client *cl = arg;
+
+	(void)fd;
+	(void)what;
+	if (cl->dead || cl->subscribed)
+		return;
+	if (!client_idle(cl)) {
+		idle_arm(cl);
+		return;
+	}
+	log_info("control: client %llu (pid %d uid %u) idle for %u ms; "
+		 "closing",
+		 (unsigned long long)cl->id, (int)cl->peer.pid,
+		 (unsigned)cl->peer.uid, cl->ctl->lim.idle_timeout_ms);
+	send_notice(bufferevent_getfd(cl->bev),
+		    "no request for %u s and not subscribed: closed",
+		    (cl->ctl->lim.idle_timeout_ms + 999) / 1000);
+	client_kill(cl);
+}
 
 /*
  * Clients are never freed where they are found broken: a handler may emit
@@ -74,6 +174,14 @@ static void client_kill(struct control_client *cl)
 		cl->next->prev = cl->prev;
 	c->nclients--;
 	bufferevent_disable(cl->bev, EV_READ | EV_WRITE);
+	if (cl->idle_ev != NULL)
+		event_del(cl->idle_ev);
+	if (c->accept_resting) {
+		/* A descriptor and a place are free again. */
+		c->accept_resting = 0;
+		event_del(c->resume_ev);
+		evconnlistener_enable(c->listener);
+	}
 	cl->prev = NULL;
 	cl->next = c->dead;
 	c->dead = cl;
@@ -86,6 +194,8 @@ static void reap_dead(struct control *c)
 		struct control_client *cl = c->dead;
 
 		c->dead = cl->next;
+		if (cl->idle_ev != NULL)
+			event_free(cl->idle_ev);
 		bufferevent_free(cl->bev);
 		free(cl);
 	}
@@ -162,6 +272,8 @@ static int dispatch(struct control_client *cl, const struct lt_request *req,
 		if (lt_args_check(req->args, NULL, err) < 0)
 			return -1;
 		cl->subscribed = 1;
+		if (cl->idle_ev != NULL)
+			event_del(cl->idle_ev);
 		return 0;
 	}
 	cmd = lookup(c, req->cmd);
@@ -280,6 +392,7 @@ static void client_process(struct control_client *cl)
 		}
 		evbuffer_drain(in, len + 1);
 		cl->scanned = 0;
+		idle_arm(cl);
 	}
 }
 
@@ -328,35 +441,172 @@ static void client_event_cb(struct bufferevent *bev, short what, void *arg)
 	client_kill(cl);
 }
 
+/* The listener rests for ms, or until a client closes. */
+static void accept_rest(struct control *c, long ms)
+{
+	const struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	evconnlistener_disable(c->listener);
+	c->accept_resting = 1;
+	evtimer_add(c->resume_ev, &tv);
+}
+
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->accept_resting = 0;
+	evconnlistener_enable(c->listener);
+}
+
+/* A flood of refusals logs one line a second, with how many it stands
+ * for. */
+static void log_refusal(struct control *c, const char *what, uid_t uid,
+			pid_t pid)
+{
+	long now = mono_ms();
+
+	c->refused++;
+	if (c->refused_logged_ms != 0 && now - c->refused_logged_ms < 1000)
+		return;
+	log_warn("control: refused pid %d uid %u: %s (%lu refused since the "
+		 "last such line)",
+		 (int)pid, (unsigned)uid, what, c->refused);
+	c->refused = 0;
+	c->refused_logged_ms = now;
+}
+
+/*
+ * 1 when admitting fd would leave fewer than fd_reserve descriptors for the
+ * daemon's own work.  Descriptors are allocated lowest first, so fd itself
+ * near the limit means every one below is taken; otherwise the count of
+ * /proc/self/fd (at most every FD_RECOUNT_MS) tells what the rest of the
+ * daemon holds.
+ */
+static int descriptors_short(struct control *c, int fd)
+{
+	long now = mono_ms();
+	unsigned long in_use;
+	long n;
+
+	if (c->nofile == 0)
+		return 0;
+	if ((unsigned long long)fd + c->lim.fd_reserve >= c->nofile)
+		return 1;
+	if (c->counted_ms == 0 || now - c->counted_ms >= FD_RECOUNT_MS) {
+		n = control_fd_count();
+		if (n >= 0) {
+			/* Less the clients and the one being admitted. */
+			in_use = (unsigned long)n;
+			c->others_fds = in_use > c->nclients + 1
+					    ? in_use - c->nclients - 1
+					    : 0;
+			c->counted_ms = now;
+		}
+	}
+	in_use = c->others_fds + c->nclients + 1;
+	return in_use + c->lim.fd_reserve > c->nofile;
+}
+
+/* The unsubscribed client owed nothing that sent its last request the
+ * longest ago, or NULL. */
+static struct control_client *longest_idle(struct control *c)
+{
+	struct control_client *best = NULL;
+
+	for (struct control_client *cl = c->clients; cl != NULL; cl = cl->next)
+		if (client_idle(cl) &&
+		    (best == NULL ||
+		     cl->last_request_ms < best->last_request_ms))
+			best = cl;
+	return best;
+}
+
+/*
+ * 0 when the peer may stay; -1 when it is refused, told why on fd (the
+ * caller closes it).  One uid other than root holds clients_per_uid
+ * connections at most.  Past clients_max or the descriptor reserve, the
+ * client idle the longest makes room; with none idle the newcomer is
+ * refused and accept rests, so that a flood costs no busy loop.
+ */
+static int admit(struct control *c, int fd, const struct control_peer *peer)
+{
+	struct control_client *victim;
+	const char *why = NULL;
+	unsigned same = 0;
+
+	if (peer->uid != 0) {
+		for (struct control_client *cl = c->clients; cl != NULL;
+		     cl = cl->next)
+			same += cl->peer.uid == peer->uid;
+		if (same >= c->lim.clients_per_uid) {
+			log_refusal(c, "clients_per_uid reached", peer->uid,
+				    peer->pid);
+			send_notice(fd,
+				    "uid %u already has %u connections "
+				    "(clients_per_uid); closed",
+				    (unsigned)peer->uid, same);
+			return -1;
+		}
+	}
+	if (c->nclients >= c->lim.clients_max)
+		why = "clients_max";
+	else if (descriptors_short(c, fd))
+		why = "fd_reserve";
+	if (why == NULL)
+		return 0;
+	victim = longest_idle(c);
+	if (victim != NULL) {
+		log_info("control: %s reached: closing client %llu (pid %d "
+			 "uid %u), idle the longest, for a new one",
+			 why, (unsigned long long)victim->id,
+			 (int)victim->peer.pid, (unsigned)victim->peer.uid);
+		send_notice(bufferevent_getfd(victim->bev),
+			    "closed to make room for a new connection (%s "
+			    "reached) after %ld s without a request",
+			    why, (mono_ms() - victim->last_request_ms) / 1000);
+		client_kill(victim);
+		return 0;
+	}
+	log_refusal(c, why, peer->uid, peer->pid);
+	send_notice(fd,
+		    "%zu clients connected, none idle (%s reached); try "
+		    "again later",
+		    c->nclients, why);
+	accept_rest(c, ACCEPT_REST_MS);
+	return -1;
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		      struct sockaddr *sa, int salen, void *arg)
 {
 	struct control *c = arg;
 	struct control_client *cl = NULL;
+	struct control_peer peer;
 	struct json_object *greeting = NULL;
 
 	(void)l;
 	(void)sa;
 	(void)salen;
-	cl = calloc(1, sizeof(*cl));
-	if (cl == NULL) {
-		log_warn("control: out of memory for a client");
-		close(fd);
-		goto out;
-	}
-	if (control_peer_get(fd, c->admin_gid, &cl->peer) < 0) {
+	if (control_peer_get(fd, c->admin_gid, &peer) < 0) {
 		log_warn("control: no peer credentials: %s", strerror(errno));
 		close(fd);
-		free(cl);
-		goto out;
+		return;
 	}
-	cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (cl->bev == NULL) {
-		log_warn("control: out of memory for a client");
+	if (admit(c, fd, &peer) < 0) {
 		close(fd);
-		free(cl);
-		goto out;
+		return;
 	}
+	cl = calloc(1, sizeof(*cl));
+	if (cl == NULL)
+		goto nomem;
+	cl->peer = peer;
+	cl->idle_ev = evtimer_new(c->base, idle_cb, cl);
+	cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (cl->idle_ev == NULL || cl->bev == NULL)
+		goto nomem;
 	cl->ctl = c;
 	cl->id = ++c->next_id;
 	cl->next = c->clients;
@@ -369,47 +619,47 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	/* The write callback runs whenever output drains this low. */
 	bufferevent_setwatermark(cl->bev, EV_WRITE, c->pause_at / 2, 0);
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+	idle_arm(cl);
 	log_info("control: client %llu connected: pid %d uid %u gid %u, %s",
 		 (unsigned long long)cl->id, (int)cl->peer.pid,
 		 (unsigned)cl->peer.uid, (unsigned)cl->peer.gid,
 		 cl->peer.admin ? "admin" : "read-only");
 	greeting = lt_greeting_new(LIBRETTO_VERSION, c->backend);
 	client_send(cl, greeting);
-out:
 	json_object_put(greeting);
-}
-
-static void resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct control *c = arg;
-
-	(void)fd;
-	(void)what;
-	evconnlistener_enable(c->listener);
+	return;
+nomem:
+	log_warn("control: out of memory for a client");
+	if (cl != NULL && cl->idle_ev != NULL)
+		event_free(cl->idle_ev);
+	if (cl != NULL && cl->bev != NULL)
+		bufferevent_free(cl->bev); /* closes fd */
+	else
+		close(fd);
+	free(cl);
 }
 
 /* Out of descriptors: accept would fail at once again and spin the loop,
- * so stop accepting for a second (as relayd does). */
+ * so stop accepting for a second (as relayd does), or until a client
+ * closes. */
 static void accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	struct control *c = arg;
-	const struct timeval pause = {1, 0};
 	int e = EVUTIL_SOCKET_ERROR();
 
+	(void)l;
 	log_warn("control: accept on %s: %s", c->path, strerror(e));
-	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-		evconnlistener_disable(l);
-		evtimer_add(c->resume_ev, &pause);
-	}
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+		accept_rest(c, 1000);
 }
 
-struct control *control_open(struct event_base *base, const char *path,
-			     gid_t admin_gid, size_t client_buffer_max,
-			     const char *backend_name,
-			     const struct control_command *table, void *ctx,
-			     char **errmsg)
+struct control *
+control_open(struct event_base *base, const char *path, gid_t admin_gid,
+	     const struct control_limits *limits, const char *backend_name,
+	     const struct control_command *table, void *ctx, char **errmsg)
 {
 	struct control *c = NULL;
+	struct rlimit nofile;
 	int fd = -1;
 
 	*errmsg = NULL;
@@ -420,9 +670,17 @@ struct control *control_open(struct event_base *base, const char *path,
 		goto nomem;
 	c->base = base;
 	c->admin_gid = admin_gid;
-	c->buffer_max = client_buffer_max;
-	c->pause_at = client_buffer_max / 2 < PAUSE_MAX ? client_buffer_max / 2
-							: PAUSE_MAX;
+	c->lim = *limits;
+	if (c->lim.clients_max == 0)
+		c->lim.clients_max = 1; /* 0 would lock out even root */
+	if (c->lim.clients_per_uid == 0)
+		c->lim.clients_per_uid = 1;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+	    nofile.rlim_cur != RLIM_INFINITY)
+		c->nofile = (unsigned long long)nofile.rlim_cur;
+	c->buffer_max = limits->buffer_max;
+	c->pause_at =
+	    c->buffer_max / 2 < PAUSE_MAX ? c->buffer_max / 2 : PAUSE_MAX;
 	if (c->pause_at == 0)
 		c->pause_at = 1; /* 0 would never read a request */
 	c->table = table;
@@ -446,7 +704,11 @@ struct control *control_open(struct event_base *base, const char *path,
 		goto nomem;
 	}
 	evconnlistener_set_error_cb(c->listener, accept_error_cb);
-	log_info("control: listening on %s", path);
+	log_info("control: listening on %s (clients: %u, %u per uid but "
+		 "root; %u descriptors of %llu kept for the daemon; idle "
+		 "clients closed after %u ms)",
+		 path, c->lim.clients_max, c->lim.clients_per_uid,
+		 c->lim.fd_reserve, c->nofile, c->lim.idle_timeout_ms);
 	return c;
 nomem:
 	if (asprintf(errmsg, "control socket %s: out of memory", path) < 0)

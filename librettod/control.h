@@ -34,18 +34,32 @@ struct control_command {
 };
 
 /*
+ * What one client, one uid and all clients together may hold
+ * (docs/librettod.md, "Control socket limits").
+ */
+struct control_limits {
+	size_t buffer_max;	  /* unsent bytes for one client, then cut */
+	unsigned clients_max;	  /* connected clients, every peer together */
+	unsigned clients_per_uid; /* connected clients of one uid but root */
+	unsigned fd_reserve;	  /* descriptors accept never takes */
+	unsigned idle_timeout_ms; /* no request and no subscription: closed;
+				     0 never */
+};
+
+/*
  * Listens on path (parent directories created 0755, socket mode 0660, group
  * admin_gid unless it is (gid_t)-1).  Refuses when another daemon answers on
  * path; removes a stale socket.  A client whose unsent output would pass
- * client_buffer_max bytes is disconnected.  table ends with name == NULL and
- * must outlive the control.  SIGPIPE is ignored from here on.  Returns NULL
- * with *errmsg set (free it) on failure.
+ * limits->buffer_max bytes is disconnected.  The other limits bound the
+ * clients: a connection past them gets one resource-exhausted error line
+ * and is closed.  table ends with name == NULL and must outlive the
+ * control.  SIGPIPE is ignored from here on.  Returns NULL with *errmsg set
+ * (free it) on failure.
  */
-struct control *control_open(struct event_base *base, const char *path,
-			     gid_t admin_gid, size_t client_buffer_max,
-			     const char *backend_name,
-			     const struct control_command *table, void *ctx,
-			     char **errmsg);
+struct control *
+control_open(struct event_base *base, const char *path, gid_t admin_gid,
+	     const struct control_limits *limits, const char *backend_name,
+	     const struct control_command *table, void *ctx, char **errmsg);
 /* Sends an event (data owned, "ts" added) to every subscribed client. */
 void control_emit(struct control *c, const char *event,
 		  struct json_object *data);

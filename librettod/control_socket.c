@@ -1,5 +1,6 @@
 #include "control_socket.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -161,6 +162,21 @@ void control_socket_unlink(const char *path, const struct stat *st)
 	if (lstat(path, &now) == 0 && now.st_dev == st->st_dev &&
 	    now.st_ino == st->st_ino)
 		unlink(path);
+}
+
+long control_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	long n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n > 0 ? n - 1 : 0;
 }
 
 static int in_groups(int fd, uid_t uid, gid_t primary, gid_t admin_gid)

@@ -27,6 +27,10 @@ struct control_peer {
 	int admin; /* uid 0, or admin_gid among its groups */
 };
 
+/* The descriptors this process holds (the entries of /proc/self/fd, less
+ * the one listing them), or -1 when they cannot be counted. */
+long control_fd_count(void);
+
 /* Reads SO_PEERCRED and SO_PEERGROUPS of a connected socket. */
 int control_peer_get(int fd, gid_t admin_gid, struct control_peer *peer);
 

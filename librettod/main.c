@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -253,6 +254,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static void backend_ready(void *arg, int err, const char *msg)
 {
 	struct daemon *d = arg;
+	const struct control_limits limits = {
+	    .buffer_max = d->cfg.client_buffer_max,
+	    .clients_max = d->cfg.clients_max,
+	    .clients_per_uid = d->cfg.clients_per_uid,
+	    .fd_reserve = d->cfg.fd_reserve,
+	    .idle_timeout_ms = d->cfg.client_idle_timeout * 1000u,
+	};
 	char *why = NULL;
 
 	if (err != 0) {
@@ -266,10 +274,9 @@ static void backend_ready(void *arg, int err, const char *msg)
 		daemon_stop(d, 1);
 		return;
 	}
-	d->control =
-	    control_open(d->base, d->cfg.socket_path, d->cfg.control_gid,
-			 d->cfg.client_buffer_max, d->cfg.backend,
-			 daemon_commands, d->engine, &why);
+	d->control = control_open(d->base, d->cfg.socket_path,
+				  d->cfg.control_gid, &limits, d->cfg.backend,
+				  daemon_commands, d->engine, &why);
 	if (d->control == NULL) {
 		log_err("control socket: %s", why ? why : "failed");
 		free(why);
@@ -302,6 +309,23 @@ static struct event_base *loop_new(void)
 	return base;
 }
 
+/*
+ * The soft descriptor limit up to the hard one, as most daemons do: the
+ * soft default (1024) is there for select(2), which libevent does not use
+ * here, and every client, domain and namespace costs a descriptor.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("cannot raise the descriptor limit to %llu: %s",
+			 (unsigned long long)rl.rlim_max, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = {0};
@@ -330,6 +354,7 @@ int main(int argc, char **argv)
 	}
 	log_init("librettod", foreground, verbose);
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 
 	d.base = loop_new();
 	if (d.base == NULL) {

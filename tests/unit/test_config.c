@@ -57,6 +57,8 @@ static void test_defaults(void)
 	CHECK(cfg.destroy_on_shutdown == 0);
 	CHECK(strcmp(cfg.libexec_dir, LIBRETTO_LIBEXECDIR) == 0);
 	CHECK(strcmp(cfg.xenstored, "/usr/lib/xen-4.17/bin/xenstored") == 0);
+	CHECK(cfg.clients_max == 4096 && cfg.clients_per_uid == 64 &&
+	      cfg.client_idle_timeout == 60 && cfg.fd_reserve == 128);
 }
 
 static void test_full(void)
@@ -73,8 +75,14 @@ static void test_full(void)
 		   "client_buffer_max: 512K\n"
 		   "on_shutdown: destroy\n"
 		   "libexec_dir: /opt/libretto/libexec\n"
-		   "xenstored: /opt/xen/sbin/xenstored\n",
+		   "xenstored: /opt/xen/sbin/xenstored\n"
+		   "clients_max: 100\n"
+		   "clients_per_uid: 10\n"
+		   "client_idle_timeout: 0\n"
+		   "fd_reserve: 64\n",
 		   &cfg, &err) == 0);
+	CHECK(cfg.clients_max == 100 && cfg.clients_per_uid == 10 &&
+	      cfg.client_idle_timeout == 0 && cfg.fd_reserve == 64);
 	CHECK(strcmp(cfg.socket_path, "/tmp/l.sock") == 0);
 	CHECK(strcmp(cfg.state_dir, "/tmp/state") == 0);
 	CHECK(strcmp(cfg.run_dir, "/tmp/run") == 0);
@@ -107,7 +115,15 @@ static void test_errors(void)
 		    ":2:1: unknown key \"sockets\" (expected socket, "
 		    "state_dir, run_dir, backend, control_group, "
 		    "client_buffer_max, on_shutdown, libexec_dir, "
-		    "xenstored, xen_kernel, xen_ramdisk or xen_cmdline)");
+		    "xenstored, xen_kernel, xen_ramdisk, xen_cmdline, "
+		    "clients_max, clients_per_uid, client_idle_timeout or "
+		    "fd_reserve)");
+	CHECK_ERROR("fd_reserve: 8\n",
+		    ":1:13: fd_reserve: \"8\" is not an integer from 32 to "
+		    "65536");
+	CHECK_ERROR("clients_per_uid: 0\n",
+		    ":1:18: clients_per_uid: \"0\" is not an integer from 1 "
+		    "to 65536");
 	CHECK_ERROR("backend: kvm\n",
 		    ":1:10: backend: \"kvm\" is not valid (expected sim or "
 		    "xen)");

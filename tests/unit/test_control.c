@@ -104,15 +104,37 @@ static const struct control_command table[] = {
     {NULL, 0, NULL, NULL},
 };
 
-static struct control *open_ctl(const char *name, gid_t gid, size_t cap,
-				char **errmsg, char *path_out)
+/* The daemon's defaults but the output cap. */
+static struct control_limits limits(size_t cap)
+{
+	struct control_limits l = {
+	    .buffer_max = cap,
+	    .clients_max = 4096,
+	    .clients_per_uid = 64,
+	    .fd_reserve = 128,
+	    .idle_timeout_ms = 60000,
+	};
+	return l;
+}
+
+static struct control *open_ctl_with(const char *name, gid_t gid,
+				     const struct control_limits *l,
+				     char **errmsg, char *path_out)
 {
 	char path[128];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (path_out != NULL)
 		strcpy(path_out, path);
-	return control_open(base, path, gid, cap, "test", table, NULL, errmsg);
+	return control_open(base, path, gid, l, "test", table, NULL, errmsg);
+}
+
+static struct control *open_ctl(const char *name, gid_t gid, size_t cap,
+				char **errmsg, char *path_out)
+{
+	struct control_limits l = limits(cap);
+
+	return open_ctl_with(name, gid, &l, errmsg, path_out);
 }
 
 /* --- the client side --- */
@@ -588,7 +610,9 @@ static void test_second_open(const char *path)
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int fd;
 
-	c2 = control_open(base, path, (gid_t)-1, CAP, "test", table, NULL,
+	struct control_limits l = limits(CAP);
+
+	c2 = control_open(base, path, (gid_t)-1, &l, "test", table, NULL,
 			  &errmsg);
 	CHECK(c2 == NULL && errmsg != NULL &&
 	      strstr(errmsg, "another librettod is listening on") != NULL);
