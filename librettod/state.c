@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -139,6 +140,17 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* A fresh temp file: whatever sits at its path (a stale one, a planted
+ * symlink) is unlinked, never followed, and O_EXCL refuses one planted in
+ * between. */
+static int open_temp(const char *tmp)
+{
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return -1;
+	return open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+}
+
 /* On the worker thread: the atomic replacement. */
 static void write_work(void *arg)
 {
@@ -155,7 +167,7 @@ static void write_work(void *arg)
 	snprintf(tmp, sizeof(tmp), "%s/" STATE_FILE ".tmp", w->dir);
 	snprintf(path, sizeof(path), "%s/" STATE_FILE, w->dir);
 	snprintf(w->what, sizeof(w->what), "write %s", tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open_temp(tmp);
 	if (fd < 0 || write_all(fd, w->text, strlen(w->text)) < 0)
 		goto fail;
 	snprintf(w->what, sizeof(w->what), "fsync %s", tmp);
@@ -177,8 +189,10 @@ static void write_work(void *arg)
 	return;
 fail:
 	w->err = errno;
-	if (fd >= 0)
+	if (fd >= 0) {
 		close(fd);
+		unlink(tmp);
+	}
 	if (dfd >= 0)
 		close(dfd);
 	pthread_mutex_unlock(&write_lock);
@@ -312,24 +326,82 @@ void state_close(struct engine *e)
 	free(w);
 }
 
+/* --- the folder ----------------------------------------------------------- */
+
+int state_dir_secure(const char *dir, char **err)
+{
+	struct stat st, opened;
+	int fd;
+
+	if (lstat(dir, &st) < 0 && errno == ENOENT && mkdir(dir, 0700) < 0 &&
+	    errno != EEXIST) {
+		*err = lt_strdupf("state folder %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* Opened without following a link, then judged by what was opened:
+	 * a folder swapped after a look is never the one changed. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		*err = lt_strdupf(
+		    "state folder %s: %s", dir,
+		    errno == ELOOP || errno == ENOTDIR
+			? "not a folder (a symbolic link?): refusing it"
+			: strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &opened) < 0) {
+		*err = lt_strdupf("state folder %s: %s", dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (opened.st_uid != 0 && opened.st_uid != geteuid()) {
+		*err = lt_strdupf("state folder %s: owned by uid %u, not by "
+				  "root: refusing it (whoever owns it could "
+				  "rewrite what the daemon adopts)",
+				  dir, (unsigned)opened.st_uid);
+		close(fd);
+		return -1;
+	}
+	if ((opened.st_mode & 07777) != 0700) {
+		if (fchmod(fd, 0700) < 0) {
+			*err = lt_strdupf("state folder %s: chmod 0700: %s",
+					  dir, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		log_info("state folder %s: mode %04o made 0700", dir,
+			 (unsigned)(opened.st_mode & 07777));
+	}
+	close(fd);
+	return 0;
+}
+
 /* --- reading ------------------------------------------------------------- */
 
 int state_read(const char *dir, struct json_object **out, char **err)
 {
 	char path[300];
 	struct json_object *root, *v;
-	FILE *f;
+	FILE *f = NULL;
 	char *text = NULL;
 	size_t len = 0;
 	enum json_tokener_error jerr;
+	int fd;
 
 	*out = NULL;
+	if (state_dir_secure(dir, err) < 0)
+		return -1;
 	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
-	f = fopen(path, "re");
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && (f = fdopen(fd, "r")) == NULL)
+		close(fd);
 	if (f == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		*err = lt_strdupf("%s: %s", path, strerror(errno));
+		*err = lt_strdupf("%s: %s", path,
+				  errno == ELOOP ? "a symbolic link: refusing "
+						   "to act on it"
+						 : strerror(errno));
 		return -1;
 	}
 	{

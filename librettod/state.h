@@ -23,7 +23,16 @@ void state_flush(struct engine *e);
 void state_close(struct engine *e);
 
 /*
- * Reads <dir>/state.json. 0 with *out NULL when there is none; 0 with
+ * Makes <dir> fit to hold the state: created 0700 when missing; an
+ * existing one made 0700. -1 with *err (malloc'd) when it is a symbolic
+ * link or not a folder, or is owned by someone but root and the daemon's
+ * user: what it holds decides what the daemon adopts and destroys.
+ */
+int state_dir_secure(const char *dir, char **err);
+
+/*
+ * Reads <dir>/state.json (after state_dir_secure; a state.json that is a
+ * symbolic link is refused). 0 with *out NULL when there is none; 0 with
  * *out set (owned) when it is valid; -1 with *err (malloc'd) when it is
  * unreadable, not JSON, or of another version -- the caller refuses to
  * start rather than act on it.
