@@ -161,10 +161,11 @@ static void execute(struct ns *s, struct fw_dec d, uint16_t src,
 	size_t elen = len - VIF_VNET_HDR_LEN;
 
 	if (d.to == 0) {
-		if (d.drop == FW_DROP_FOREIGN)
-			s->pfst.foreign++;
-		else
-			s->pfst.no_owner++;
+		/* Under its reason: the app's counters for its own frames
+		 * (src), the PF's for the wire's. */
+		struct ns_app *from = apps_find(&s->apps, src);
+		fw_count_drop(d.drop, from != NULL ? &from->st : NULL,
+			      &s->pfst);
 		return;
 	}
 	if (d.to & FW_SELF)

@@ -27,11 +27,14 @@ struct ns_app_stats {
 	uint64_t to_app_packets, to_app_bytes;
 	uint64_t from_app_packets, from_app_bytes;
 	uint64_t drops, malformed;
+	/* Frames from the app refused by the source checks (forward.c). */
+	uint64_t spoof_mac, spoof_ip, spoof_port, spoof_arp, bad_ethertype;
 };
 
 struct ns_pf_stats {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t no_owner, foreign;
+	uint64_t spoof_arp; /* ARP from the wire claiming an address of ours */
 };
 
 /* ---- portmap: who owns a port of the server IP ---- */
@@ -86,6 +89,8 @@ struct ns_vif {
 
 enum ns_mode { NS_MODE_NONE, NS_MODE_SERVER, NS_MODE_DYNAMIC, NS_MODE_DIRECT };
 
+#define NS_ARP_ASKED 4 /* ARP requests in flight per server-mode app */
+
 struct ns_app {
 	uint16_t domid;
 	bool seen; /* mark for the re-read sweep */
@@ -98,6 +103,11 @@ struct ns_app {
 	 * follows active once the change is applied (apps_ack). */
 	int acked;
 	uint16_t eph_lo, eph_hi; /* 0-0: none */
+	/* Server-mode apps: the IPs this app asked for by ARP and has had
+	 * no reply for yet, so that a reply to the shared IP goes to the
+	 * app that asked (forward.c).  0 = free. */
+	uint32_t arp_asked[NS_ARP_ASKED];
+	unsigned arp_asked_next;
 	struct ns_vif vif;
 	struct ns_app_stats st, st_written;
 };
@@ -153,6 +163,14 @@ enum fw_drop {
 	FW_DROP_NONE = 0,
 	FW_DROP_NO_OWNER, /* for the server IP/MAC, but nobody owns it */
 	FW_DROP_FOREIGN,  /* a MAC we do not serve */
+	/* Refused by the source checks (docs/datapath.md, "What an app may
+	 * send"); counted per app, FW_DROP_SPOOF_ARP from the wire on the
+	 * PF. */
+	FW_DROP_SPOOF_MAC,     /* Ethernet source not the app's MAC */
+	FW_DROP_SPOOF_IP,      /* IPv4 source not the app's IP */
+	FW_DROP_SPOOF_PORT,    /* server mode: a port the app does not own */
+	FW_DROP_SPOOF_ARP,     /* ARP with addresses not the sender's */
+	FW_DROP_BAD_ETHERTYPE, /* neither IPv4 nor ARP */
 };
 
 #define FW_SELF	     0x1u  /* the server itself answers (ARP / ICMP echo) */
@@ -170,9 +188,17 @@ struct fw_dec {
 /* A frame (Ethernet, no vnet header) from pf0. */
 struct fw_dec fw_from_pf(const struct fw_ctx *c, const uint8_t *eth,
 			 size_t len);
-/* A frame (already checked with vif_frame_check) from app src. */
+/* A frame (already checked with vif_frame_check) from app src: refused
+ * unless it carries src's own addresses (docs/datapath.md).  Records the
+ * IPs a server-mode app asks for by ARP; fw_from_pf hands the reply to
+ * that app and forgets the question. */
 struct fw_dec fw_from_app(const struct fw_ctx *c, uint16_t src,
 			  const uint8_t *eth, size_t len);
+/* Counts a refused frame (d.to == 0) under its reason: the app's
+ * counters for frames from app (may be NULL: from the wire), the PF's
+ * otherwise. */
+void fw_count_drop(enum fw_drop why, struct ns_app_stats *app,
+		   struct ns_pf_stats *pf);
 
 /* ---- ARP / ICMP replies (pure) ---- */
 

@@ -51,6 +51,7 @@ bool stats_flush(struct guest_xs *gx, struct ns_apps *apps,
 	put(gx, d, "tx_bytes", pf->tx_bytes, &pf_written->tx_bytes);
 	put(gx, d, "no_owner", pf->no_owner, &pf_written->no_owner);
 	put(gx, d, "foreign", pf->foreign, &pf_written->foreign);
+	put(gx, d, "spoof_arp", pf->spoof_arp, &pf_written->spoof_arp);
 	for (unsigned i = 0; i < apps->n; i++) {
 		struct ns_app *a = apps->v[i];
 		struct ns_app_stats *s = &a->st, *w = &a->st_written;
@@ -67,6 +68,13 @@ bool stats_flush(struct guest_xs *gx, struct ns_apps *apps,
 		    &w->from_app_bytes);
 		put(gx, dir, "drops", s->drops, &w->drops);
 		put(gx, dir, "malformed", s->malformed, &w->malformed);
+		/* Refused by the source checks (forward.c). */
+		put(gx, dir, "spoof_mac", s->spoof_mac, &w->spoof_mac);
+		put(gx, dir, "spoof_ip", s->spoof_ip, &w->spoof_ip);
+		put(gx, dir, "spoof_port", s->spoof_port, &w->spoof_port);
+		put(gx, dir, "spoof_arp", s->spoof_arp, &w->spoof_arp);
+		put(gx, dir, "bad_ethertype", s->bad_ethertype,
+		    &w->bad_ethertype);
 	}
 	return true;
 }

@@ -75,6 +75,27 @@ static size_t arp_frame(uint8_t *f, const uint8_t *dmac, uint16_t op,
 	return 60;
 }
 
+/* Makes the frame f (ipv4_frame or arp_frame, 60 bytes) come from mac and
+ * ip (and the source port, for IPv4), as an app's own frames must. */
+static size_t sent_by(uint8_t *f, const uint8_t *mac, const char *ip,
+		      uint16_t sport)
+{
+	uint32_t s = ip4(ip);
+
+	memcpy(f + 6, mac, 6);
+	if (f[12] == 0x08 && f[13] == 0x06) {
+		memcpy(f + 22, mac, 6);
+		memcpy(f + 28, &s, 4);
+		return 60;
+	}
+	memcpy(f + 26, &s, 4);
+	if (f[23] == 6 || f[23] == 17) {
+		f[34] = (uint8_t)(sport >> 8);
+		f[35] = (uint8_t)sport;
+	}
+	return 60;
+}
+
 static void test_parsers(void)
 {
 	uint8_t m[6];
@@ -217,15 +238,17 @@ static void test_forward(struct portmap *pm, struct ns_apps *apps)
 	b->has_mac = true;
 	b->vif.connected = true;
 
-	/* ARP request for the server IP, broadcast: the server answers,
-	 * and it floods to dedicated and server-mode apps. */
+	/* ARP request for the server IP, broadcast: the server answers
+	 * (not the server-mode apps, which share it), and it floods to the
+	 * dedicated apps. */
 	d = fw_from_pf(&c, f, arp_frame(f, BCAST, 1, "10.0.0.2"));
-	CHECK(d.to == (FW_SELF | FW_FLOOD_DED | FW_FLOOD_SRV));
+	CHECK(d.to == (FW_SELF | FW_FLOOD_DED));
 	d = fw_from_pf(&c, f, arp_frame(f, BCAST, 1, "10.0.0.100"));
 	CHECK(d.to == (FW_FLOOD_DED | FW_FLOOD_SRV));
-	/* an ARP reply to the server MAC: every server-mode app */
+	/* an ARP reply to the server MAC: only to the server-mode app that
+	 * asked (test_antispoof.c); none did */
 	d = fw_from_pf(&c, f, arp_frame(f, SMAC, 2, "10.0.0.2"));
-	CHECK(d.to == FW_FLOOD_SRV);
+	CHECK(d.to == 0 && d.drop == FW_DROP_NO_OWNER);
 	/* other broadcast: dedicated apps only */
 	d = fw_from_pf(&c, f, ipv4_frame(f, BCAST, "10.0.0.255", 17, 67, 0));
 	CHECK(d.to == FW_FLOOD_DED);
@@ -266,19 +289,27 @@ static void test_forward(struct portmap *pm, struct ns_apps *apps)
 	CHECK(d.to == 0 && d.drop == FW_DROP_FOREIGN);
 	CHECK(fw_from_pf(&c, f, 10).to == 0);
 
-	/* From apps: out of pf0, or local */
-	d = fw_from_app(&c, 2, f, ipv4_frame(f, PEER, "10.0.0.1", 6, 80, 0));
+	/* From apps, with their own addresses (the refusals are in
+	 * test_antispoof.c): out of pf0, or local */
+	b->ip = ip4("10.0.0.100");
+	ipv4_frame(f, PEER, "10.0.0.1", 6, 80, 0);
+	d = fw_from_app(&c, 2, f, sent_by(f, SMAC, "10.0.0.2", 8080));
 	CHECK(d.to == FW_PF);
-	d = fw_from_app(&c, 2, f, ipv4_frame(f, BMAC, "10.0.0.100", 6, 80, 0));
+	ipv4_frame(f, BMAC, "10.0.0.100", 6, 80, 0);
+	d = fw_from_app(&c, 2, f, sent_by(f, SMAC, "10.0.0.2", 8080));
 	CHECK(d.to == FW_APP && d.domid == 3);
-	d = fw_from_app(&c, 3, f, ipv4_frame(f, SMAC, "10.0.0.2", 6, 8080, 0));
+	ipv4_frame(f, SMAC, "10.0.0.2", 6, 8080, 0);
+	d = fw_from_app(&c, 3, f, sent_by(f, BMAC, "10.0.0.100", 40000));
 	CHECK(d.to == FW_APP && d.domid == 2);
-	d = fw_from_app(&c, 3, f, ipv4_frame(f, SMAC, "10.0.0.2", 1, 0, 0));
+	ipv4_frame(f, SMAC, "10.0.0.2", 1, 0, 0);
+	d = fw_from_app(&c, 3, f, sent_by(f, BMAC, "10.0.0.100", 0));
 	CHECK(d.to == FW_SELF);
-	d = fw_from_app(&c, 3, f, arp_frame(f, BCAST, 1, "10.0.0.2"));
-	CHECK(d.to == (FW_PF | FW_SELF | FW_FLOOD_DED | FW_FLOOD_SRV));
+	arp_frame(f, BCAST, 1, "10.0.0.2");
+	d = fw_from_app(&c, 3, f, sent_by(f, BMAC, "10.0.0.100", 0));
+	CHECK(d.to == (FW_PF | FW_SELF | FW_FLOOD_DED));
 	/* never back to the sender through the portmap */
-	d = fw_from_app(&c, 2, f, ipv4_frame(f, SMAC, "10.0.0.2", 6, 8080, 0));
+	ipv4_frame(f, SMAC, "10.0.0.2", 6, 8080, 0);
+	d = fw_from_app(&c, 2, f, sent_by(f, SMAC, "10.0.0.2", 8080));
 	CHECK(d.to == 0);
 }
 
