@@ -4,6 +4,14 @@
  * ends, whatever else runs in the namespace is ended too before the engine
  * hears of it; destroying it ends everything in the namespace and removes
  * the namespace.  The server's namespace holds the PF while it exists.
+ *
+ * A name is not proof of ownership: anyone with the right can make a
+ * namespace called lt-<dep>-<domain>.  So the namespace a domain owns is
+ * the one its create made, recorded by identity (the nsfs device and
+ * inode) in memory and in <state-dir>/netns/<name>, so that a restarted
+ * daemon knows it too.  Destroy, the reapers and adoption act only on a
+ * namespace whose identity is the recorded one; one that merely carries
+ * the name, and the processes in it, are left alone.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -14,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -29,6 +38,11 @@ struct sim_domain {
 	struct sim_backend *sim;
 	struct be_domain *dom;
 	struct sim_netns ns;
+	/* The identity of the namespace its create made (ns_known), the
+	 * only one destroy and the reapers act on. */
+	int ns_known;
+	dev_t ns_dev;
+	ino_t ns_ino;
 	unsigned domid; /* 0 until allocated */
 	char log_path[PATH_MAX];
 
@@ -79,6 +93,111 @@ static void adopted_forget(struct sim_domain *sd)
 	if (sd->adopted_pidfd > 0)
 		close(sd->adopted_pidfd);
 	sd->adopted_pidfd = 0;
+}
+
+/* --- the record of the namespace the domain owns ----------------------- */
+
+#define NS_RECORD_CREATING "creating\n"
+
+static void ns_record_path(const struct sim_domain *sd, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/netns/%s", sd->sim->be->cfg->state_dir,
+		 sd->ns.name);
+}
+
+/* Written on the loop, small and unsynced: it must outlive a crash of
+ * the daemon, not of the machine (which takes the namespaces too). */
+static int ns_record_write(struct sim_domain *sd, const char *text)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/netns", sd->sim->be->cfg->state_dir);
+	if ((mkdir(sd->sim->be->cfg->state_dir, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(path, 0700) < 0 && errno != EEXIST))
+		return -1;
+	ns_record_path(sd, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static void ns_record_remove(struct sim_domain *sd)
+{
+	char path[PATH_MAX];
+
+	ns_record_path(sd, path, sizeof(path));
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("domain %s: unlink %s: %s", sd->ns.name, path,
+			 strerror(errno));
+}
+
+/* Reads the record into sd: 1 when it names an identity, 0 when there is
+ * none, -1 when the create it describes never recorded one. */
+static int ns_record_read(struct sim_domain *sd)
+{
+	char path[PATH_MAX], text[64];
+	unsigned long long dev, ino;
+	ssize_t n;
+	int fd;
+
+	ns_record_path(sd, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	if (sscanf(text, "%llu %llu", &dev, &ino) != 2)
+		return -1;
+	sd->ns_known = 1;
+	sd->ns_dev = (dev_t)dev;
+	sd->ns_ino = (ino_t)ino;
+	return 1;
+}
+
+/* Records the namespace now at sd->ns.path as the domain's own. */
+static int ns_record_take(struct sim_domain *sd)
+{
+	struct stat st;
+	char text[64];
+
+	if (stat(sd->ns.path, &st) < 0)
+		return -1;
+	sd->ns_known = 1;
+	sd->ns_dev = st.st_dev;
+	sd->ns_ino = st.st_ino;
+	snprintf(text, sizeof(text), "%llu %llu\n",
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	return ns_record_write(sd, text);
+}
+
+/* The namespace at sd->ns.path is the one sd's create made. */
+static int ns_is_ours(const struct sim_domain *sd)
+{
+	struct stat st;
+
+	return sd->ns_known && stat(sd->ns.path, &st) == 0 &&
+	       st.st_dev == sd->ns_dev && st.st_ino == sd->ns_ino;
+}
+
+/* Ends whatever runs in sd's own namespace; when the name is not (or no
+ * longer) the recorded namespace's, there is nothing of sd's to end and
+ * done reports that on the next tick. */
+static struct sim_reaper *reap(struct sim_domain *sd, lt_done_fn done)
+{
+	struct sim_netns ns = sd->ns;
+
+	if (!ns_is_ours(sd))
+		ns.path[0] = '\0';
+	return sim_reaper_start(sd->sim->be->base, &ns, SIM_GRACE_MS,
+				SIM_GIVE_UP_MS, done, sd);
 }
 
 static void sim_domain_free(struct sim_domain *sd)
@@ -154,11 +273,16 @@ static void destroy_steps_done(void *arg, int err, const char *msg)
 		record_failure(sd, msg);
 		goto report;
 	}
-	if (sim_netns_delete(&sd->ns, &delete_err) < 0) {
+	if (ns_is_ours(sd) && sim_netns_delete(&sd->ns, &delete_err) < 0) {
 		record_failure(sd, delete_err);
 		free(delete_err);
 		goto report;
 	}
+	if (!sd->ns_known && sim_netns_exists(&sd->ns))
+		log_warn("domain %s: a namespace of that name exists, but this "
+			 "daemon never recorded making it: left alone",
+			 sd->ns.name);
+	ns_record_remove(sd);
 	/* Gone: only now may its domid be handed out again. */
 	lt_done_fn done = sd->done;
 	void *done_arg = sd->arg;
@@ -193,7 +317,7 @@ static void destroy_continue(struct sim_domain *sd)
 	}
 	/* The PF returns to the peer namespace, as a passed-through device
 	 * returns to dom0; it would die with the namespace otherwise. */
-	if (sd->dom->is_server && sim_netns_exists(&sd->ns)) {
+	if (sd->dom->is_server && ns_is_ours(sd)) {
 		struct sim_netns peer;
 		sim_deployment_peer(sd->dom->deployment, &peer);
 		sim_steps_add(sd->steps, SIM_STEP_MAY_FAIL, "ip", "-n",
@@ -229,11 +353,18 @@ int sim_domain_destroy(struct backend *be, struct be_domain *dom,
 {
 	struct sim_domain *sd = dom->priv;
 
-	/* Never made by this daemon (or its create undid itself): whatever
-	 * carries its names is removed all the same. */
-	if (!sd && !(sd = sim_domain_new(be->priv, dom))) {
-		*err = lt_strdupf("out of memory");
-		return -1;
+	/* Not known in memory (a deploy a crash interrupted): what the
+	 * record says its create made goes, and nothing else. */
+	if (!sd) {
+		if (!(sd = sim_domain_new(be->priv, dom))) {
+			*err = lt_strdupf("out of memory");
+			return -1;
+		}
+		if (ns_record_read(sd) < 0)
+			log_warn("domain %s: its create was cut short before "
+				 "its namespace was recorded; a namespace of "
+				 "that name is left alone",
+				 sd->ns.name);
 	}
 	if (busy(sd, err))
 		return -1;
@@ -243,8 +374,7 @@ int sim_domain_destroy(struct backend *be, struct be_domain *dom,
 	sd->arg = arg;
 	if (sd->exit_reaper)
 		return 0; /* destroy_continue runs when it is over */
-	sd->reaper = sim_reaper_start(be->base, &sd->ns, SIM_GRACE_MS,
-				      SIM_GIVE_UP_MS, destroy_reaped, sd);
+	sd->reaper = reap(sd, destroy_reaped);
 	if (!sd->reaper) {
 		sd->op = OP_NONE;
 		*err = lt_strdupf("domain %s: out of memory", sd->ns.name);
@@ -292,6 +422,7 @@ int sim_domain_recreate(struct backend *be, struct be_domain *dom,
 {
 	struct sim_domain *sd = dom->priv;
 
+	(void)be;
 	if (!sd) {
 		*err = lt_strdupf("domain %s: not created", dom->name);
 		return -1;
@@ -302,12 +433,17 @@ int sim_domain_recreate(struct backend *be, struct be_domain *dom,
 		*err = lt_strdupf("domain %s: still running", sd->ns.name);
 		return -1;
 	}
+	if (!ns_is_ours(sd)) {
+		*err = lt_strdupf("domain %s: its namespace is gone or not the "
+				  "one its create made",
+				  sd->ns.name);
+		return -1;
+	}
 	sd->op = OP_RECREATE;
 	sd->done = done;
 	sd->arg = arg;
 	/* Nothing may be left of the old domain; quick when nothing is. */
-	sd->reaper = sim_reaper_start(be->base, &sd->ns, SIM_GRACE_MS,
-				      SIM_GIVE_UP_MS, recreate_reaped, sd);
+	sd->reaper = reap(sd, recreate_reaped);
 	if (!sd->reaper) {
 		sd->op = OP_NONE;
 		*err = lt_strdupf("domain %s: out of memory", sd->ns.name);
@@ -336,6 +472,56 @@ static void create_done(void *arg, int err, const char *msg)
 	destroy_continue(sd);
 }
 
+/* `ip netns add` is over: when it made the namespace, that namespace is
+ * recorded as the domain's before anything else is done in it; when it
+ * failed (one of that name appeared meanwhile), nothing is the domain's
+ * and the undo touches nothing. */
+static void create_netns_added(void *arg, int err, const char *msg)
+{
+	struct sim_domain *sd = arg;
+	const struct be_domain *dom = sd->dom;
+	struct sim_netns peer;
+	char what[128], *why = NULL;
+
+	sd->steps = NULL;
+	if (err || ns_record_take(sd) < 0) {
+		if (!err)
+			why = lt_strdupf("domain %s: cannot record its "
+					 "namespace: %s",
+					 sd->ns.name, strerror(errno));
+		create_done(sd, -1, err ? msg : why);
+		free(why);
+		return;
+	}
+	snprintf(what, sizeof(what), "domain %s", sd->ns.name);
+	if (!(sd->steps = sim_steps_new(sd->sim->be->base, what))) {
+		create_done(sd, -1, "out of memory");
+		return;
+	}
+	sim_steps_add(sd->steps, 0, "ip", "-n", sd->ns.name, "link", "set",
+		      "lo", "up", NULL);
+	if (dom->is_server) {
+		const char *nic = dom->deployment->net->nic;
+		sim_deployment_peer(dom->deployment, &peer);
+		sim_steps_add(sd->steps, 0, "ip", "-n", peer.name, "link",
+			      "set", nic, "netns", sd->ns.name, NULL);
+		/* Up and unaddressed: the network server owns it raw. */
+		sim_steps_add(sd->steps, 0, "ip", "-n", sd->ns.name, "link",
+			      "set", nic, "up", NULL);
+	} else if (dom->vf >= 0) {
+		/* A direct app's VF, down and unaddressed: the agent
+		 * configures it, as a guest's driver would after a PCI
+		 * hot-plug. */
+		sim_vf_add_prepare_steps(sd->steps, dom, dom->vf, &sd->ns);
+		sim_vf_add_attach_steps(sd->steps, dom->vf, &sd->ns);
+	}
+	if (sim_steps_run(sd->steps, create_done, sd, &why) < 0) {
+		sd->steps = NULL;
+		create_done(sd, -1, why);
+		free(why);
+	}
+}
+
 int sim_domain_create(struct backend *be, struct be_domain *dom,
 		      lt_done_fn done, void *arg, char **err)
 {
@@ -358,8 +544,10 @@ int sim_domain_create(struct backend *be, struct be_domain *dom,
 	}
 	if (sim_netns_exists(&ns)) {
 		*err = lt_strdupf(
-		    "namespace %s already exists (left from an earlier run, or "
-		    "another deployment's; destroying this domain removes it)",
+		    "namespace %s already exists and is not this domain's "
+		    "(left from an earlier run, or someone else's); the daemon "
+		    "never removes a namespace it did not make: remove it by "
+		    "hand if it is stale",
 		    ns.name);
 		return -1;
 	}
@@ -370,29 +558,23 @@ int sim_domain_create(struct backend *be, struct be_domain *dom,
 		*err = lt_strdupf("domain %s: no free domid", ns.name);
 		goto fail;
 	}
+	/* A create a crash cuts short leaves this behind: its namespace,
+	 * if any, is then not known to be the domain's. */
+	if (ns_record_write(sd, NS_RECORD_CREATING) < 0) {
+		*err = lt_strdupf("domain %s: cannot record its namespace: %s",
+				  ns.name, strerror(errno));
+		goto fail;
+	}
 	snprintf(what, sizeof(what), "domain %s", ns.name);
 	if (!(sd->steps = sim_steps_new(be->base, what)))
 		goto nomem;
-	sim_netns_add_create_steps(sd->steps, &sd->ns);
-	if (dom->is_server) {
-		const char *nic = dom->deployment->net->nic;
-		sim_steps_add(sd->steps, 0, "ip", "-n", peer.name, "link",
-			      "set", nic, "netns", ns.name, NULL);
-		/* Up and unaddressed: the network server owns it raw. */
-		sim_steps_add(sd->steps, 0, "ip", "-n", ns.name, "link", "set",
-			      nic, "up", NULL);
-	} else if (dom->vf >= 0) {
-		/* A direct app's VF, down and unaddressed: the agent
-		 * configures it, as a guest's driver would after a PCI
-		 * hot-plug. */
-		sim_vf_add_prepare_steps(sd->steps, dom, dom->vf, &ns);
-		sim_vf_add_attach_steps(sd->steps, dom->vf, &ns);
-	}
+	sim_steps_add(sd->steps, 0, "ip", "netns", "add", ns.name, NULL);
 	sd->op = OP_CREATE;
 	sd->done = done;
 	sd->arg = arg;
-	if (sim_steps_run(sd->steps, create_done, sd, err) < 0) {
+	if (sim_steps_run(sd->steps, create_netns_added, sd, err) < 0) {
 		sd->steps = NULL;
+		sd->op = OP_NONE;
 		goto fail;
 	}
 	return 0;
@@ -400,6 +582,7 @@ nomem:
 	*err = lt_strdupf("domain %s: out of memory", ns.name);
 fail:
 	if (sd) {
+		ns_record_remove(sd);
 		if (sd->domid)
 			sim_domid_release(sim, sd->domid);
 		sim_domain_free(sd);
@@ -447,9 +630,7 @@ static void main_exited(void *arg, pid_t pid, int wstatus)
 		return;
 	}
 	/* The rest of the tree goes too before the engine hears of it. */
-	sd->exit_reaper =
-	    sim_reaper_start(sd->sim->be->base, &sd->ns, SIM_GRACE_MS,
-			     SIM_GIVE_UP_MS, exit_reaped, sd);
+	sd->exit_reaper = reap(sd, exit_reaped);
 	if (!sd->exit_reaper)
 		exit_reaped(sd, -1, "cannot end the rest of the domain");
 }
@@ -466,7 +647,7 @@ static int mkdir_logs(const char *state_dir, char **err)
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/logs", state_dir);
-	if ((mkdir(state_dir, 0755) < 0 && errno != EEXIST) ||
+	if ((mkdir(state_dir, 0700) < 0 && errno != EEXIST) ||
 	    (mkdir(path, 0750) < 0 && errno != EEXIST)) {
 		*err = lt_strdupf("mkdir %s: %s", path, strerror(errno));
 		return -1;
@@ -644,6 +825,23 @@ int sim_domain_adopt(struct backend *be, struct be_domain *dom,
 	if (!sim_netns_exists(&sd->ns)) {
 		sim_domain_free(sd);
 		return 0; /* gone with its namespace: nothing to adopt */
+	}
+	switch (ns_record_read(sd)) {
+	case 0: /* an older daemon's domain: the record starts now */
+		if (ns_record_take(sd) < 0)
+			log_warn("domain %s: cannot record its namespace: %s",
+				 sd->ns.name, strerror(errno));
+		break;
+	case 1:
+		if (ns_is_ours(sd))
+			break;
+		/* FALLTHROUGH */
+	default:
+		log_warn("domain %s: the namespace of that name is not the one "
+			 "this daemon made: left alone, the domain is gone",
+			 sd->ns.name);
+		sim_domain_free(sd);
+		return 0;
 	}
 	if (dom->domid && !sim_domid_claim(sim, dom->domid)) {
 		*err = lt_strdupf("domain %s: domid %u is taken", sd->ns.name,
