@@ -14,6 +14,7 @@
 
 #include "backend.h"
 #include "deployment.h"
+#include "guest_input.h"
 #include "ports.h"
 #include "proto.h"
 #include <libretto/xs_paths.h>
@@ -59,6 +60,8 @@ struct domain {
 	int wstatus;
 	char *guest_state; /* last guest/state read from xenstore */
 	struct lt_xs_watch *guest_watch;
+	/* Values refused from its tree (guest_input.c). */
+	struct guest_refusals refused;
 	/* Its port claims (ports.c): won when owner == domid, else refused. */
 	struct port_claim *ports;
 	size_t nports;

@@ -21,6 +21,8 @@
 #define GUEST_NAME_MAX 32
 /* Free text (guest/error): at most this many bytes. */
 #define GUEST_TEXT_MAX 256
+/* A directory of counters: at most this many entries. */
+#define GUEST_COUNTERS_MAX 32
 /* A decimal number: at most this many digits (2^64 has 20). */
 #define GUEST_DIGITS_MAX 20
 /* guest_escape() shows at most this many bytes of a value. */

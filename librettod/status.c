@@ -1,5 +1,6 @@
 /* The status command's result (docs/protocol.md, "status result"). */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <libretto/xs_paths.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "engine.h"
+#include "guest_input.h"
 #include "mac.h"
 #include "op.h"
 #include "xs.h"
@@ -28,37 +30,43 @@ static struct json_object *addr_json(struct in_addr a)
 }
 
 /*
- * The counters the network server publishes (docs/datapath.md) under dir,
- * as numbers; NULL when there are none (no server, or not yet written).
+ * The counters under dir, as numbers; NULL when there are none (no server,
+ * or not yet written). writer (the network server, or the app for its VF)
+ * wrote them: names outside the grammar, values that are not bounded
+ * decimals and entries past GUEST_COUNTERS_MAX are refused, reported
+ * against it, and left out.
  */
-static struct json_object *counters_json(struct engine *e, const char *dir)
+static struct json_object *counters_json(struct domain *writer, const char *dir)
 {
-	char **names = lt_xs_list(e->xs, XBT_NULL, dir);
+	char **names = lt_xs_list(writer->dep->engine->xs, XBT_NULL, dir);
 	struct json_object *o = NULL;
 	char path[320];
 
 	for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
-		char *v, *end;
-		long long n;
+		enum guest_fault f = guest_name(names[i]);
+		uint64_t n;
 
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if ((v = lt_xs_read(e->xs, XBT_NULL, path)) == NULL)
-			continue;
-		n = strtoll(v, &end, 10);
-		if (*v != '\0' && *end == '\0') {
-			if (o == NULL)
-				o = json_object_new_object();
-			json_object_object_add(o, names[i],
-					       json_object_new_int64(n));
+		if (i == GUEST_COUNTERS_MAX) {
+			guest_refused(writer, dir, NULL, GUEST_TOO_MANY);
+			break;
 		}
-		free(v);
+		if (f != GUEST_OK) {
+			guest_refused(writer, dir, names[i], f);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (guest_read_u64(writer, path, INT64_MAX, &n) < 0)
+			continue;
+		if (o == NULL)
+			o = json_object_new_object();
+		json_object_object_add(o, names[i],
+				       json_object_new_int64((int64_t)n));
 	}
 	free(names);
 	return o;
 }
 
-static void counters_describe(struct engine *e, struct domain *d,
-			      struct json_object *o)
+static void counters_describe(struct domain *d, struct json_object *o)
 {
 	struct domain *s = deployment_server(d->dep);
 	char dir[256];
@@ -75,7 +83,7 @@ static void counters_describe(struct engine *e, struct domain *d,
 			 LT_XS_GUEST_FMT "/" LT_XS_SERVER_APPS
 					 "/%u/" LT_XS_APP_STATS,
 			 s->domid, d->domid);
-	json_object_object_add(o, "counters", counters_json(e, dir));
+	json_object_object_add(o, "counters", counters_json(s, dir));
 }
 
 /* Where the domain's frames go: the server's PF, the server path, or the
@@ -92,8 +100,7 @@ static const char *path_name(const struct domain *d)
 }
 
 /* The VF's counters, as the agent publishes them. */
-static void vf_counters_describe(struct engine *e, struct domain *d,
-				 struct json_object *o)
+static void vf_counters_describe(struct domain *d, struct json_object *o)
 {
 	char dir[256];
 
@@ -103,7 +110,7 @@ static void vf_counters_describe(struct engine *e, struct domain *d,
 	}
 	snprintf(dir, sizeof(dir), LT_XS_GUEST_FMT "/" LT_XS_GUEST_VF_STATS,
 		 d->domid);
-	json_object_object_add(o, "vf_counters", counters_json(e, dir));
+	json_object_object_add(o, "vf_counters", counters_json(d, dir));
 }
 
 static struct json_object *domain_json(struct engine *e, struct domain *d)
@@ -137,11 +144,14 @@ static struct json_object *domain_json(struct engine *e, struct domain *d)
 	json_object_object_add(o, "gave_up",
 			       json_object_new_boolean(d->gave_up));
 	ports_describe(d, o);
-	counters_describe(e, d, o);
-	vf_counters_describe(e, d, o);
+	counters_describe(d, o);
+	vf_counters_describe(d, o);
 	json_object_object_add(
 	    o, "guest_state",
 	    d->guest_state ? json_object_new_string(d->guest_state) : NULL);
+	json_object_object_add(
+	    o, "guest_input_refused",
+	    json_object_new_int64((int64_t)d->refused.count));
 	if (d->exited) {
 		struct json_object *x = json_object_new_object();
 

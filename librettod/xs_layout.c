@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "guest_input.h"
 #include "log.h"
 #include "mac.h"
 #include "ports.h"
@@ -262,20 +263,17 @@ int xs_layout_apps_rebind(struct lt_xs *xs, struct deployment *dep, char **err)
 }
 
 /* The guest said error: fail its boot with the reason it gave, if any. */
-static void boot_failed(struct lt_xs *xs, struct domain *d)
+static void boot_failed(struct domain *d)
 {
-	char node[PATH_LEN], msg[320];
+	char node[PATH_LEN], msg[64 + GUEST_TEXT_MAX];
 	char *why;
 
 	snprintf(node, sizeof(node), LT_XS_GUEST_FMT "/" LT_XS_GUEST_ERROR,
 		 d->domid);
-	why = lt_xs_read(xs, XBT_NULL, node);
-	/* The guest's words: bounded, and only printable ASCII kept. */
-	for (char *p = why; p != NULL && *p; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			*p = '?';
-	snprintf(msg, sizeof(msg), "the guest reported an error%s%.200s",
-		 why ? ": " : "", why ? why : "");
+	/* The guest's words, printable ASCII of bounded length or none. */
+	why = guest_read_text(d, node);
+	snprintf(msg, sizeof(msg), "the guest reported an error%s%s",
+		 why && *why ? ": " : "", why ? why : "");
 	free(why);
 	domain_boot_resolve(d, EIO, msg);
 }
@@ -285,23 +283,23 @@ static void guest_state_changed(void *arg, const char *path)
 	struct domain *d = arg;
 	struct engine *e = d->dep->engine;
 	char node[PATH_LEN];
-	char *state;
+	const char *state;
 
 	(void)path; /* no ordering is promised: re-read the node */
 	snprintf(node, sizeof(node), LT_XS_GUEST_FMT "/" LT_XS_GUEST_STATE,
 		 d->domid);
-	state = lt_xs_read(e->xs, XBT_NULL, node);
+	/* A state outside the set is refused as if absent: the last one
+	 * stands, and a boot waits on for ready. */
+	state = guest_read_token(d, node, guest_states);
 	if (state == NULL ||
-	    (d->guest_state != NULL && strcmp(state, d->guest_state) == 0)) {
-		free(state);
+	    (d->guest_state != NULL && strcmp(state, d->guest_state) == 0))
 		return;
-	}
 	free(d->guest_state);
-	d->guest_state = state;
+	d->guest_state = strdup(state);
 	if (strcmp(state, LT_GUEST_READY) == 0)
 		domain_boot_resolve(d, 0, NULL);
 	else if (strcmp(state, LT_GUEST_ERROR) == 0)
-		boot_failed(e->xs, d);
+		boot_failed(d);
 
 	struct json_object *data = domain_event_data(d);
 	json_object_object_add(data, "guest_state",

@@ -39,6 +39,8 @@
 #define LT_EV_DOMAIN_STATE   "domain-state"
 #define LT_EV_DOMAIN_EXIT    "domain-exit"
 #define LT_EV_GUEST_STATE    "guest-state"
+/* A value of a guest's xenstore tree outside its grammar, refused. */
+#define LT_EV_GUEST_INPUT_REFUSED "guest-input-refused"
 #define LT_EV_BACKEND_FAILED "backend-failed"
 #define LT_EV_PORT_CONFLICT  "port-conflict"
 /* Restarts by policy and the network server's recovery (docs/recovery.md). */

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest_value.h"
 #include "log.h"
 #include "util.h"
 #include "xl_backend.h"
@@ -502,15 +503,16 @@ static void shut_down(struct xl_domain *xd, int reason)
 	char *status = reason == LIBXL_SHUTDOWN_REASON_POWEROFF
 			   ? exit_status_read(xd->xb, xd->domid)
 			   : NULL;
-	char *why = NULL;
+	char *why = NULL, shown[GUEST_ESCAPED_SIZE];
 	int bad;
 
 	xd->wstatus = xl_exit_wstatus(reason, status, &bad);
+	/* The guest wrote it: shown escaped and cut short, never raw. */
 	if (bad)
 		log_warn("domain %s (domid %" PRIu32 ") powered off without "
-			 "a valid %s (%s): reported as exit code 255",
+			 "a valid %s (\"%s\"): reported as exit code 255",
 			 xd->name, xd->domid, LT_XS_GUEST_EXIT_STATUS,
-			 status ? status : "none");
+			 guest_escape(status, shown));
 	log_info("domain %s (domid %" PRIu32 ") shut down (%s): destroying "
 		 "it",
 		 xd->name, xd->domid, xl_exit_reason_name(reason));
