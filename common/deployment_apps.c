@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libretto/xs_paths.h>
+
 /* Who took each port so far: app index + 1, 0 when free. */
 struct port_owners {
 	unsigned char owner[2][65536];
@@ -165,6 +167,20 @@ static int load_ports(struct apps_state *st, size_t app_index,
 					    found);
 		}
 		port->pos = lt_yaml_pos(item);
+		/* The server dispatches a port of an ephemeral range to the
+		 * range's app, whatever is declared. */
+		if (port->port >= LT_EPHEMERAL_BASE &&
+		    port->port < LT_EPHEMERAL_BASE + LT_EPHEMERAL_SLOTS *
+							 LT_EPHEMERAL_SPAN)
+			return lt_yaml_fail(
+			    st->y, item, path,
+			    "%s/%u is an ephemeral port (%u to %u are the "
+			    "server-mode apps' outgoing ports): declare a "
+			    "port outside them",
+			    lt_proto_name(port->proto), port->port,
+			    LT_EPHEMERAL_BASE,
+			    LT_EPHEMERAL_BASE +
+				LT_EPHEMERAL_SLOTS * LT_EPHEMERAL_SPAN - 1);
 		if (claim_port(st, app_index, item, path, port) < 0)
 			return -1;
 		app->nports = i + 1;

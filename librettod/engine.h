@@ -66,6 +66,10 @@ struct domain {
 	struct port_claim *ports;
 	size_t nports;
 	struct lt_xs_watch *ports_watch;
+	/* guest/ports entries refused at the last re-read: malformed names,
+	 * and claims beyond PORTS_RUN_TIME_MAX (ports.c). */
+	unsigned ports_malformed, ports_over_cap;
+	unsigned ports_reported; /* which of those were reported (once) */
 	/* A RUN step waits for the guest to say it is up (boot.c). */
 	lt_done_fn boot_done;
 	void *boot_arg;

@@ -54,7 +54,7 @@ it_check "tcp/8080 still routes to alpha" [ "$(it_xs xenstore-read /libretto/por
 bst=$(ctl --json status "$IT_DEP" beta)
 echo "    $bst" | cut -c1-300
 it_check "status shows beta's refused claim" \
-  bash -c "echo '$bst' | jq -e '.port_conflicts == [{\"port\":\"tcp/8080\",\"owner_domid\":$a,\"error\":\"held by another domain\"}] and .ports == [\"udp/5353\"]' >/dev/null"
+  bash -c "echo '$bst' | jq -e '.port_conflicts == [{\"port\":\"tcp/8080\",\"owner\":\"alpha\",\"owner_domid\":$a,\"reason\":\"held\",\"error\":\"held by another domain\"}] and .ports == [\"udp/5353\"]' >/dev/null"
 it_xs xenstore-rm "/local/domain/$a/libretto/guest/ports/tcp/8080"
 it_check "a claim withdrawn is released" it_wait_for 2 bash -c \
   "! XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-exists /libretto/portmap/$IT_DEP/tcp/8080 && ! XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-exists /local/domain/$srv/libretto/server/portmap/tcp/8080"
