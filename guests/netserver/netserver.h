@@ -55,9 +55,9 @@ struct portmap {
 void pm_clear_explicit(struct portmap *pm);
 void pm_set_explicit(struct portmap *pm, int proto, uint16_t port,
 		     uint16_t domid);
-/* Rebuilds owner[] from explicit[] plus the ranges; an explicit entry wins
- * over an ephemeral range, since librettod never hands out a declared
- * port as ephemeral and an explicit claim is the more specific. */
+/* Rebuilds owner[] from explicit[] plus the ranges; an ephemeral range
+ * wins over an explicit entry: replies to an app's own connections are
+ * its own whatever the portmap says (no declared port is in a range). */
 struct ns_apps;
 void pm_rebuild(struct portmap *pm, const struct ns_apps *apps);
 static inline uint16_t pm_lookup(const struct portmap *pm, int proto,

@@ -28,11 +28,12 @@ void pm_rebuild(struct portmap *pm, const struct ns_apps *apps)
 		if (a->mode != NS_MODE_SERVER || a->eph_lo == 0)
 			continue;
 		/* Replies to an app's outgoing connections come back to its
-		 * ephemeral ports, for TCP and UDP alike. */
+		 * ephemeral ports, for TCP and UDP alike; the range wins
+		 * over any entry, so that a claim in it (librettod refuses
+		 * them) could never take another app's replies. */
 		for (unsigned p = a->eph_lo; p <= a->eph_hi; p++) {
-			for (int pr = PM_TCP; pr <= PM_UDP; pr++)
-				if (pm->owner[pr][p] == 0)
-					pm->owner[pr][p] = a->domid;
+			pm->owner[PM_TCP][p] = a->domid;
+			pm->owner[PM_UDP][p] = a->domid;
 		}
 	}
 }
