@@ -75,7 +75,7 @@ pass "netserver running"
 
 # start_front <domid> <ns> <mac> <ip> [inject]: the app's VIF and stack
 start_front() {
-	ip netns exec "$2" env LIBRETTO_DOMID=$1 "$front" $SRV tap0 ${5:-} \
+	ip netns exec "$2" env LIBRETTO_DOMID=$1 "$front" $SRV tap0 ${5:+$5 $3} \
 		>"$tmp/front$1.log" 2>&1 &
 	local pid=$!
 	for _ in $(seq 1 50); do
@@ -124,7 +124,7 @@ pass "outbound TCP of the server-mode app (replies via its ephemeral range)"
 
 # --- 4. a dedicated-IP app, with malformed frames on its tx ring ------
 ip netns exec $NS_PEER tcpdump -i wire0 -U -w "$tmp/cap.pcap" \
-	ether proto 0x88b5 >"$tmp/tcpdump.log" 2>&1 &
+	arp and arp[24:2] = 0xc000 and arp[26:1] = 2 >"$tmp/tcpdump.log" 2>&1 &
 cap_pid=$!
 xsd_track "$cap_pid"
 sleep 1
@@ -143,9 +143,9 @@ wait "$cap_pid" 2>/dev/null
 xsd_forget "$cap_pid"
 if command -v tcpdump >/dev/null; then
 	n=$(tcpdump -r "$tmp/cap.pcap" -x 2>/dev/null | grep -c '^[0-9]')
-	[ "$n" = 1 ] || fail "wire0 saw $n frames of ethertype 0x88b5, want 1 (the good marker)"
-	# the first payload byte: 'G' (0x47) for the good one, 'B' for bad
-	tcpdump -r "$tmp/cap.pcap" -xx 2>/dev/null | grep -q '88b5 47' ||
+	[ "$n" = 1 ] || fail "wire0 saw $n ARP probes for 192.0.2.0/24, want 1 (the good marker)"
+	# the target address: .71 ('G') for the good one, .66 ('B') for bad
+	tcpdump -nn -r "$tmp/cap.pcap" 2>/dev/null | grep -q 'who-has 192.0.2.71' ||
 		fail "the marker on wire0 is not the good one"
 	pass "on wire0: the good marker only, none of the malformed frames"
 fi

@@ -5,9 +5,10 @@
  * channel, publishes them, waits for the backend's Connected, and bridges
  * a TAP device (IFF_VNET_HDR) to the rings.
  *
- * usage: netserver_front <backend domid> <tap name> [inject]
+ * usage: netserver_front <backend domid> <tap name> [inject <mac>]
  *   inject: once connected, also put malformed frames (and one good
- *   marker frame, ethertype 0x88b5) on the tx ring, to check that the
+ *   marker frame: an ARP probe from mac, the app's, for 192.0.2.71; the
+ *   bad ones ask for 192.0.2.66) on the tx ring, to check that the
  *   server drops and counts them.
  * Env: LIBRETTO_DOMID, XENSTORED_PATH, as for every guest.
  */
@@ -62,17 +63,25 @@ static int open_tap(const char *name)
 	return fd;
 }
 
-static void inject(struct ring *tx)
+static void inject(struct ring *tx, const uint8_t mac[6])
 {
+	static const uint8_t probe[8] = {0, 1, 8, 0, 6, 4, 0, 1};
 	uint8_t f[10 + 9200];
 	struct virtio_net_hdr *h = (struct virtio_net_hdr *)f;
 
+	/* An ARP probe (sender IP 0) from the app's own MAC: a frame the
+	 * server's source checks let an app send, so that only the vnet
+	 * header makes the bad ones bad. */
 	memset(f, 0, sizeof(f));
 	memset(f + 10, 0xff, 6); /* broadcast: would go out of pf0 */
-	f[10 + 6] = 0x02;
-	f[10 + 12] = 0x88;
-	f[10 + 13] = 0xb5;
-	f[10 + 14] = 'B'; /* bad */
+	memcpy(f + 10 + 6, mac, 6);
+	f[10 + 12] = 0x08;
+	f[10 + 13] = 0x06;
+	memcpy(f + 10 + 14, probe, sizeof(probe));
+	memcpy(f + 10 + 22, mac, 6);
+	f[10 + 38] = 192;
+	f[10 + 40] = 2;
+	f[10 + 41] = 'B'; /* bad */
 	/* too short: vnet header and half an Ethernet header */
 	ring_enqueue(tx, f, 10 + 7);
 	/* a vnet header the kernel refuses: unknown gso type */
@@ -93,7 +102,7 @@ static void inject(struct ring *tx)
 	/* oversize: a non-GSO frame beyond MTU 9000 */
 	ring_enqueue(tx, f, 10 + 9100);
 	/* and one good marker, so the capture proves it sees them */
-	f[10 + 14] = 'G';
+	f[10 + 41] = 'G';
 	ring_enqueue(tx, f, 10 + 60);
 }
 
@@ -107,15 +116,23 @@ int main(int argc, char **argv)
 	char path[192];
 	unsigned backend;
 	bool connected = false, tap_blocked = false, want_inject;
+	uint8_t mac[6];
 	int tap, r;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s <backend> <tap> [inject]\n",
+		fprintf(stderr, "usage: %s <backend> <tap> [inject <mac>]\n",
 			argv[0]);
 		return 2;
 	}
 	backend = (unsigned)atoi(argv[1]);
 	want_inject = argc > 3 && strcmp(argv[3], "inject") == 0;
+	if (want_inject &&
+	    (argc < 5 ||
+	     sscanf(argv[4], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1],
+		    &mac[2], &mac[3], &mac[4], &mac[5]) != 6)) {
+		fprintf(stderr, "%s: inject needs the app's MAC\n", argv[0]);
+		return 2;
+	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	if (guest_xs_open(&gx, "netserver_front") < 0)
@@ -222,7 +239,7 @@ int main(int argc, char **argv)
 						      XenbusStateConnected);
 				fprintf(stderr, "netserver_front: connected\n");
 				if (want_inject) {
-					inject(&tx);
+					inject(&tx, mac);
 					if (ring_producer_needs_notify(&tx))
 						plat_chan_notify(ch);
 				}
