@@ -9,6 +9,7 @@ LIBRETTO_PACKAGES=(
   libxen-dev xen-utils-4.17 xenstore-utils
   libevent-dev libjson-c-dev libyaml-dev
   iproute2 iputils-ping tcpdump ethtool procps psmisc jq curl socat
+  netsniff-ng
   nginx-light redis-server redis-tools memcached
 )
 
