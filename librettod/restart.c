@@ -7,7 +7,9 @@
  *
  * A restart that follows a quick end waits: RESTART_BACKOFF_FIRST_MS,
  * doubling with every further quick end, up to RESTART_BACKOFF_MAX_MS; a
- * domain that stayed up RESTART_STABLE_MS is restarted at once again.
+ * domain that stayed up RESTART_STABLE_MS is restarted at once again, and
+ * so is a network server whose last recovery completed: every app's VIF
+ * connected to it shows it works, however soon it is killed after.
  * Without it a domain that dies at start would be recreated back to back,
  * up to its restart_limit, as fast as the backend goes (systemd's
  * RestartSteps= spaces a unit's restarts the same way).
@@ -189,6 +191,22 @@ void recovery_free(struct deployment *dep)
 	dep->recovery = NULL;
 }
 
+/* The new server forwards for every app: its next end, however soon,
+ * is not the crash loop the back-off is for. */
+static void recovery_proven(struct recovery *r)
+{
+	struct domain *d;
+
+	if (r->napps == 0)
+		return; /* nothing shows it works: the stable time decides */
+	TAILQ_FOREACH(d, &r->dep->domains, entry)
+	{
+		if (d->be.is_server && d->domid == r->new_domid &&
+		    d->restarts != NULL)
+			d->restarts->streak = 0;
+	}
+}
+
 static void recovery_report(struct recovery *r, int complete)
 {
 	struct deployment *dep = r->dep;
@@ -216,11 +234,12 @@ static void recovery_report(struct recovery *r, int complete)
 	    lt_ms_json(lt_ms_between(&r->ended_at, &r->server_at)));
 	json_object_object_add(data, "downtime_ms", lt_ms_json(downtime));
 	json_object_object_add(data, "apps", apps);
-	if (complete)
+	if (complete) {
 		log_info("%s: network server recovered: forwarding again %.3f "
 			 "ms after the old one's end",
 			 dep->name, downtime);
-	else
+		recovery_proven(r);
+	} else
 		log_warn("%s: network server restarted, but %zu app(s) did "
 			 "not reconnect within %d ms",
 			 dep->name, r->pending, RECOVERY_TIMEOUT_MS);
