@@ -320,17 +320,19 @@ static void guest_check(void *arg, const char *path)
 /* ACT_SERVER: has the server applied our active? */
 static void server_check(void *arg, const char *path)
 {
+	static const char *const values[] = {"0", "1", NULL};
 	struct switch_op *sw = arg;
+	struct domain *s = deployment_server(sw->d->dep);
 	char node[PATH_LEN];
-	char *acked;
-	int ok;
+	const char *acked;
 
 	(void)path;
+	if (s == NULL)
+		return;
+	/* The server wrote it: through its grammar (guest_input.h). */
 	server_app_path(sw->d, LT_XS_APP_ACKED, node);
-	acked = lt_xs_read(sw->d->dep->engine->xs, XBT_NULL, node);
-	ok = acked != NULL && strcmp(acked, sw->cur_dir > 0 ? "0" : "1") == 0;
-	free(acked);
-	if (ok)
+	acked = guest_read_token(s, node, values);
+	if (acked != NULL && strcmp(acked, sw->cur_dir > 0 ? "0" : "1") == 0)
 		sw_step_end(sw, NULL);
 }
 
