@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "fairness.h"
 #include "ippool.h"
 #include "log.h"
 #include "mac.h"
@@ -130,6 +131,7 @@ int engine_attach_xenstore(struct engine *e, char **err)
 			   err);
 	if (e->xs == NULL)
 		return -1;
+	fairness_attach(e);
 	if (xs_layout_daemon_write(e->xs, e->backend->ops->name, err) < 0)
 		return -1;
 	switch (engine_adopt(e, err)) {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "engine.h"
+#include "fairness.h"
 #include "guest_input.h"
 #include "mac.h"
 #include "op.h"
@@ -146,6 +147,7 @@ static struct json_object *domain_json(struct engine *e, struct domain *d)
 	ports_describe(d, o);
 	counters_describe(d, o);
 	vf_counters_describe(d, o);
+	fairness_describe(e, d, o);
 	json_object_object_add(
 	    o, "guest_state",
 	    d->guest_state ? json_object_new_string(d->guest_state) : NULL);

@@ -1,30 +1,13 @@
 #include "xs.h"
 
 #include <errno.h>
-#include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include "log.h"
-
-struct lt_xs_watch {
-	LIST_ENTRY(lt_xs_watch) entry;
-	char *path;
-	char token[24];
-	lt_xs_watch_fn fn;
-	void *arg;
-};
-
-struct lt_xs {
-	struct xs_handle *h;
-	struct event *watch_ev; /* on xs_fileno, created with the first watch */
-	struct event_base *base;
-	LIST_HEAD(, lt_xs_watch) watches;
-	unsigned next_token;
-};
+#include "xs_internal.h"
 
 struct lt_xs *lt_xs_open(struct event_base *base, const char *socket_path,
 			 char **err)
@@ -48,20 +31,14 @@ struct lt_xs *lt_xs_open(struct event_base *base, const char *socket_path,
 		return NULL;
 	}
 	xs->base = base;
-	LIST_INIT(&xs->watches);
 	return xs;
 }
 
 void lt_xs_close(struct lt_xs *xs)
 {
-	struct lt_xs_watch *w;
-
 	if (xs == NULL)
 		return;
-	while ((w = LIST_FIRST(&xs->watches)) != NULL)
-		lt_xs_unwatch(xs, w);
-	if (xs->watch_ev != NULL)
-		event_free(xs->watch_ev);
+	xs_watches_free(xs);
 	xs_close(xs->h);
 	free(xs);
 }
@@ -165,68 +142,4 @@ int lt_xs_transact(struct lt_xs *xs,
 	log_warn("xenstore transaction still conflicting after 100 attempts");
 	errno = EAGAIN;
 	return -1;
-}
-
-static void lt_xs_watch_ready(evutil_socket_t fd, short what, void *arg)
-{
-	struct lt_xs *xs = arg;
-	char **vec;
-
-	(void)fd;
-	(void)what;
-	/* Drain every pending event: the fd may stop showing readable once
-	 * xs_check_watch has been called, even with events still queued. */
-	while ((vec = xs_check_watch(xs->h)) != NULL) {
-		struct lt_xs_watch *w;
-
-		LIST_FOREACH(w, &xs->watches, entry)
-		{
-			if (strcmp(w->token, vec[XS_WATCH_TOKEN]) == 0) {
-				w->fn(w->arg, vec[XS_WATCH_PATH]);
-				break;
-			}
-		}
-		free(vec);
-	}
-}
-
-struct lt_xs_watch *lt_xs_watch(struct lt_xs *xs, const char *path,
-				lt_xs_watch_fn fn, void *arg)
-{
-	struct lt_xs_watch *w = calloc(1, sizeof(*w));
-
-	if (w == NULL || (w->path = strdup(path)) == NULL)
-		goto fail;
-	if (xs->watch_ev == NULL) {
-		int fd = xs_fileno(xs->h);
-
-		if (fd < 0)
-			goto fail;
-		xs->watch_ev = event_new(xs->base, fd, EV_READ | EV_PERSIST,
-					 lt_xs_watch_ready, xs);
-		if (xs->watch_ev == NULL || event_add(xs->watch_ev, NULL) < 0)
-			goto fail;
-	}
-	snprintf(w->token, sizeof(w->token), "lt%u", xs->next_token++);
-	w->fn = fn;
-	w->arg = arg;
-	if (!xs_watch(xs->h, path, w->token))
-		goto fail;
-	LIST_INSERT_HEAD(&xs->watches, w, entry);
-	return w;
-fail:
-	if (w != NULL)
-		free(w->path);
-	free(w);
-	return NULL;
-}
-
-void lt_xs_unwatch(struct lt_xs *xs, struct lt_xs_watch *w)
-{
-	if (w == NULL)
-		return;
-	xs_unwatch(xs->h, w->path, w->token);
-	LIST_REMOVE(w, entry);
-	free(w->path);
-	free(w);
 }

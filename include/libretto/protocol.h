@@ -43,6 +43,8 @@
 #define LT_EV_GUEST_INPUT_REFUSED "guest-input-refused"
 #define LT_EV_BACKEND_FAILED "backend-failed"
 #define LT_EV_PORT_CONFLICT  "port-conflict"
+/* A domain's xenstore watches past their budget, deferred (docs/librettod.md). */
+#define LT_EV_DOMAIN_THROTTLED "domain-throttled"
 /* guest/ports entries refused in bulk: malformed, or beyond the cap. */
 #define LT_EV_PORT_REFUSED "port-refused"
 /* Restarts by policy and the network server's recovery (docs/recovery.md). */
