@@ -384,6 +384,13 @@ struct json_object *lt_greeting_new(const char *version, const char *backend)
 
 const char *lt_json_line(struct json_object *obj, size_t *len)
 {
-	return json_object_to_json_string_length(
+	/* json-c passes bytes past ASCII through as they are: whatever a
+	 * string was given, the line is made valid UTF-8 ('?' for a bad
+	 * byte, one for one, so the length and the JSON hold). */
+	char *line = (char *)json_object_to_json_string_length(
 	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+
+	if (line != NULL)
+		utf8_sanitize(line);
+	return line;
 }

@@ -103,57 +103,6 @@ enum guest_fault guest_text(const char *v)
 	return printable(v, GUEST_TEXT_MAX);
 }
 
-/* The length of the UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0; /* a continuation byte, an overlong lead, past 0xf4 */
-	if (n < len)
-		return 0;
-	/* The second byte's range rules out overlong forms, surrogates and
-	 * what lies past U+10FFFF (RFC 3629, section 4). */
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-int guest_utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (n > 0) {
-		size_t len = utf8_sequence(p, n);
-
-		if (len == 0)
-			return 0;
-		p += len;
-		n -= len;
-	}
-	return 1;
-}
-
 char *guest_escape(const char *v, char out[GUEST_ESCAPED_SIZE])
 {
 	const unsigned char *p = (const unsigned char *)v;

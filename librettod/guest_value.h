@@ -59,10 +59,6 @@ enum guest_fault guest_name(const char *v);
 /* v is free text: 0 to GUEST_TEXT_MAX bytes of printable ASCII. */
 enum guest_fault guest_text(const char *v);
 
-/* Whether the n bytes at s are valid UTF-8 (no overlong forms, no
- * surrogates, nothing past U+10FFFF). */
-int guest_utf8_valid(const char *s, size_t n);
-
 /*
  * v shown safely in out (GUEST_ESCAPED_SIZE bytes): printable ASCII as is
  * but for '\' and '"', which are escaped, every other byte as \xNN; at most

@@ -1,7 +1,10 @@
-# The grammar of guest-written values (librettod/guest_value.c): compiled
-# in directly, as it depends on nothing else of the daemon.
+# The grammar of guest-written values (librettod/guest_value.c), and the
+# UTF-8 of every line the daemon sends (common/proto.c): compiled in
+# directly, as they depend on nothing else of the daemon.
 add_executable(test_guest_value
   ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_guest_value.c
-  ${CMAKE_SOURCE_DIR}/librettod/guest_value.c)
+  ${CMAKE_SOURCE_DIR}/librettod/guest_value.c
+  ${CMAKE_SOURCE_DIR}/common/proto.c)
 target_include_directories(test_guest_value PRIVATE ${CMAKE_SOURCE_DIR}/librettod)
+target_link_libraries(test_guest_value PRIVATE PkgConfig::JSONC)
 add_test(NAME guest_value COMMAND test_guest_value)
