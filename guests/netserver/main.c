@@ -25,9 +25,12 @@
 
 #define PF_NAME "pf0"
 /* Work done per round before looking at the other sources again, so
- * that one busy VIF or a flood on the PF cannot starve the rest. */
-#define TX_BUDGET   256
-#define PF_RX_BATCH 256
+ * that one busy VIF or a flood on the PF cannot starve the rest: per
+ * app, so many frames or so many bytes (a ring's worth of super-frames
+ * takes milliseconds to send), whichever comes first. */
+#define TX_BUDGET	256
+#define TX_BUDGET_BYTES (1024u * 1024u)
+#define PF_RX_BATCH	256
 
 /* Frames from the VIFs are sent out pf0 in batches of up to TX_BATCH with
  * one sendmmsg: fewer syscalls, and while a batch is out the frames stay
@@ -56,10 +59,8 @@ struct ns {
 	struct portmap pm;
 	struct fw_ctx fw;
 	struct ns_pf_stats pfst, pfst_written;
-	bool pf_blocked;      /* a send hit EAGAIN: wait for POLLOUT */
-	uint16_t stall_dom;   /* PF paused for this app's rx room */
-	uint64_t stall_since; /* when, in ms */
-	bool stall_expired;   /* waited long enough: drop that frame */
+	bool pf_blocked;   /* a send hit EAGAIN: wait for POLLOUT */
+	unsigned tx_first; /* the app served first this round (rotates) */
 	/* The batch being sent: frames of app txq_dom [txq_sent, txq_n)
 	 * are not out yet; that app's ring is not published until they
 	 * are, which keeps their payload in place. */
@@ -79,14 +80,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static char *read_own(struct ns *s, const char *leaf)
 {
 	char path[192];
@@ -101,14 +94,9 @@ static char *read_own(struct ns *s, const char *leaf)
 static void to_app(struct ns *s, struct ns_app *a, const uint8_t *frame,
 		   uint32_t len)
 {
-	if (ns_vif_put(a, frame, len) < 0) {
-		/* The app is not keeping up (ring full) or gone: drop as a
-		 * NIC would, TCP recovers. */
-		a->st.drops++;
-		return;
-	}
-	a->st.to_app_packets++;
-	a->st.to_app_bytes += len - VIF_VNET_HDR_LEN;
+	/* Queued, or dropped and counted (ring and backlog full, or the
+	 * app gone), as a NIC would: TCP recovers. */
+	(void)ns_vif_put(a, frame, len);
 	(void)s;
 }
 
@@ -181,12 +169,6 @@ static void execute(struct ns *s, struct fw_dec d, uint16_t src,
 
 /* ---- the PF ---- */
 
-/* A unicast frame for an app whose rx ring is full: rather than drop it
- * (bulk TCP into an app would lose a super-frame every few), the PF is
- * paused at that frame until the app frees room, for at most this long
- * (an app that stopped reading must not stall the others for good). */
-#define STALL_MAX_MS 50
-
 static bool on_pf_frame(void *arg, const uint8_t *frame, uint32_t len,
 			bool truncated)
 {
@@ -194,43 +176,19 @@ static bool on_pf_frame(void *arg, const uint8_t *frame, uint32_t len,
 	const uint8_t *eth = frame + VIF_VNET_HDR_LEN;
 	struct fw_dec d;
 
+	s->pfst.rx_packets++;
 	if (len < VIF_VNET_HDR_LEN + VIF_ETH_HLEN || truncated) {
-		s->pfst.rx_packets++;
 		s->pfst.no_owner++;
 		return true;
 	}
-	/* The ring is the kernel's, not a peer's: no copy needed before
-	 * parsing. */
-	d = fw_from_pf(&s->fw, eth, len - VIF_VNET_HDR_LEN);
-	struct ns_app *a = d.to == FW_APP ? apps_find(&s->apps, d.domid) : NULL;
-	if (a != NULL && a->vif.connected && !s->stall_expired) {
-		int r = ns_vif_put(a, frame, len);
-		if (r == -ENOBUFS) {
-			ns_vif_flush(a);
-			if (ring_producer_prepare_sleep(&a->vif.rx, len)) {
-				if (s->stall_dom != a->domid) {
-					s->stall_dom = a->domid;
-					s->stall_since = now_ms();
-				}
-				return false;
-			}
-			r = ns_vif_put(a, frame, len); /* room appeared */
-		}
-		if (r == 0) {
-			a->st.to_app_packets++;
-			a->st.to_app_bytes += len - VIF_VNET_HDR_LEN;
-		} else {
-			a->st.drops++;
-		}
-		d.to = 0; /* delivered (or dropped and counted) here */
-	}
-	s->stall_dom = 0;
-	s->stall_expired = false;
-	s->pfst.rx_packets++;
 	s->pfst.rx_bytes += len - VIF_VNET_HDR_LEN;
+	/* The ring is the kernel's, not a peer's: no copy needed before
+	 * parsing.  A frame for an app whose rx ring is full waits in that
+	 * app's backlog or is dropped (vif.c): the PF never waits for an
+	 * app, so no app can hold the others' frames. */
+	d = fw_from_pf(&s->fw, eth, len - VIF_VNET_HDR_LEN);
 	if (d.to != 0 || d.drop != FW_DROP_NONE)
 		execute(s, d, 0, frame, len);
-
 	return true;
 }
 
@@ -325,12 +283,13 @@ static void tx_take(struct ns *s, struct ns_app *a, const uint8_t *p,
 	s->txq_n++;
 }
 
-/* Moves up to TX_BUDGET frames from app a's tx ring.  Returns true if
- * frames may remain (call again without sleeping). */
+/* Moves up to TX_BUDGET frames (TX_BUDGET_BYTES) from app a's tx ring.
+ * Returns true if frames may remain (call again without sleeping). */
 static bool service_tx(struct ns *s, struct ns_app *a)
 {
 	struct ns_vif *v = &a->vif;
 	unsigned n = 0;
+	uint32_t bytes = 0;
 
 	if (s->txq_n != 0 && !tx_flush(s))
 		return false; /* still blocked; the batch is not a's */
@@ -340,7 +299,8 @@ static bool service_tx(struct ns *s, struct ns_app *a)
 		int r = 0;
 
 		s->txq_dom = a->domid;
-		while (s->txq_n < TX_BATCH && n < TX_BUDGET) {
+		while (s->txq_n < TX_BATCH && n < TX_BUDGET &&
+		       bytes < TX_BUDGET_BYTES) {
 			r = ring_peek(&v->tx, &p, &len);
 			if (r <= 0)
 				break;
@@ -349,6 +309,7 @@ static bool service_tx(struct ns *s, struct ns_app *a)
 			 * batch is out. */
 			ring_release(&v->tx);
 			n++;
+			bytes += len;
 			tx_take(s, a, p, len);
 		}
 		if (r < 0) { /* the frontend broke the ring: tear down */
@@ -366,7 +327,7 @@ static bool service_tx(struct ns *s, struct ns_app *a)
 		 * waiting for it. */
 		if (ring_consumer_needs_notify(&v->tx))
 			plat_chan_notify(v->chan);
-		if (n == TX_BUDGET)
+		if (n == TX_BUDGET || bytes >= TX_BUDGET_BYTES)
 			return true;
 		if (r == 0 && ring_consumer_prepare_sleep(&v->tx))
 			return false;
@@ -561,44 +522,50 @@ static void run(struct ns *s, const sigset_t *unblocked)
 			    ring_consumer_needs_notify(&a->vif.tx))
 				plat_chan_notify(a->vif.chan);
 		}
-		for (unsigned i = 0; i < s->apps.n; i++) {
-			struct ns_app *a = s->apps.v[i];
+		/* Each app has its budget per round, and the first served
+		 * changes every round: a flooding app delays the others by
+		 * one budget at most, never by its whole ring. */
+		for (unsigned k = 0, na = s->apps.n; k < na; k++) {
+			struct ns_app *a = s->apps.v[(s->tx_first + k) % na];
 			if (a->vif.connected && service_tx(s, a))
 				more = true;
 		}
+		s->tx_first = s->apps.n ? (s->tx_first + 1) % s->apps.n : 0;
 		if (pf_rx(&s->pf, on_pf_frame, s, PF_RX_BATCH) == PF_RX_BATCH &&
 		    pf_rx_ready(&s->pf))
 			more = true;
-		for (unsigned i = 0; i < s->apps.n; i++)
-			ns_vif_flush(s->apps.v[i]);
 
-		uint64_t t = now_ms();
+		uint64_t t = ns_now_ms();
+		for (unsigned i = 0; i < s->apps.n; i++) {
+			struct ns_app *a = s->apps.v[i];
+
+			ns_vif_flush(a);
+			/* Frames waiting for a full rx ring: moved as it
+			 * drains, and the stall rule's deadline. */
+			if (a->vif.rxq_n != 0 || a->vif.rx_stalled) {
+				int w = ns_vif_rx_poll(a, t);
+				if (w >= 0 && (timeout < 0 || w < timeout))
+					timeout = w;
+			}
+		}
+
 		if (stats_dirty(&s->apps, &s->pfst, &s->pfst_written)) {
+			int w = 0;
 			if (t >= last_stats + 1000) {
 				stats_flush(&s->gx, &s->apps, &s->pfst,
 					    &s->pfst_written);
 				last_stats = t;
+				w = -1;
 			} else {
-				timeout = (int)(last_stats + 1000 - t);
+				w = (int)(last_stats + 1000 - t);
 			}
+			if (w >= 0 && (timeout < 0 || w < timeout))
+				timeout = w;
 		}
 		if (more)
 			timeout = 0;
 
-		if (s->stall_dom != 0) {
-			struct ns_app *a = apps_find(&s->apps, s->stall_dom);
-			uint64_t end = s->stall_since + STALL_MAX_MS;
-			if (a == NULL || !a->vif.connected || t >= end) {
-				s->stall_expired = true;
-				timeout = 0;
-			} else if (timeout < 0 || end - t < (uint64_t)timeout) {
-				timeout = (int)(end - t);
-			}
-		}
-		/* While paused, the PF's readiness is no news: the wakeup is
-		 * the app's notification (its channel is polled). */
-		pfd[n] = (struct pollfd){.fd = s->pf.fd,
-					 .events = s->stall_dom ? 0 : POLLIN};
+		pfd[n] = (struct pollfd){.fd = s->pf.fd, .events = POLLIN};
 		if (s->pf_blocked)
 			pfd[n].events |= POLLOUT;
 		who[n++] = NULL;

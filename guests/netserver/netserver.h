@@ -27,6 +27,9 @@ struct ns_app_stats {
 	uint64_t to_app_packets, to_app_bytes;
 	uint64_t from_app_packets, from_app_bytes;
 	uint64_t drops, malformed;
+	/* Of drops: frames for the app that found its rx ring and backlog
+	 * full, or the app stalled; rx_stalled is 0 or 1 (vif.c). */
+	uint64_t rx_ring_full_drops, rx_stalled, rx_stalls;
 	/* Frames from the app refused by the source checks (forward.c). */
 	uint64_t spoof_mac, spoof_ip, spoof_port, spoof_arp, bad_ethertype;
 };
@@ -83,7 +86,21 @@ struct ns_vif {
 	struct ring rx;	       /* server -> app: we produce */
 	bool rx_dirty;	       /* enqueued since the last notify check */
 	uint32_t rx_unflushed; /* bytes enqueued since then */
+	/* Frames that found rx full wait in rxq, in order, until the app
+	 * makes room (a ring of our own, allocated on first use); after
+	 * NS_RX_STALL_MS without room the app is stalled (vif.c). */
+	void *rxq_mem;
+	struct ring rxq_in, rxq_out;
+	uint32_t rxq_n;		/* frames waiting in rxq */
+	uint32_t rx_wait_len;	/* the frame rx had no room for */
+	uint64_t rx_full_since; /* ms; 0: rx took the last frame offered */
+	bool rx_stalled;
 };
+
+/* The rx backlog's data area, and how long rx may take nothing while
+ * frames wait before the app is stalled (docs/datapath.md). */
+#define NS_RXQ_DATA    (512u * 1024u)
+#define NS_RX_STALL_MS 1000u
 
 /* ---- apps ---- */
 
@@ -273,10 +290,17 @@ bool stats_dirty(const struct ns_apps *apps, const struct ns_pf_stats *pf,
 void ns_vif_sync(struct guest_xs *gx, struct ns_app *app);
 /* Tears the VIF down; writes vif-state = state unless state < 0. */
 void ns_vif_disconnect(struct guest_xs *gx, struct ns_app *app, int state);
-/* Queues one frame (vnet + Ethernet) to the app.  0 or -errno (counted
- * as a drop by the caller). */
+/* Queues one frame (vnet + Ethernet) to the app: into its rx ring, or
+ * its backlog while the ring is full.  0, or -errno when the frame is
+ * dropped: counted here (drops, rx_ring_full_drops), never waited for. */
 int ns_vif_put(struct ns_app *app, const void *frame, uint32_t len);
 /* Notifies the app if frames queued since the last call need it. */
 void ns_vif_flush(struct ns_app *app);
+/* For an app with frames waiting (rxq_n) or stalled: moves what now
+ * fits, asks the app to notify room for the rest, applies the stall
+ * rule at now (ms).  Returns the ms until the app would be stalled, or
+ * -1 when no deadline is running. */
+int ns_vif_rx_poll(struct ns_app *app, uint64_t now);
+uint64_t ns_now_ms(void);
 
 #endif

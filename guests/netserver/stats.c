@@ -68,6 +68,10 @@ bool stats_flush(struct guest_xs *gx, struct ns_apps *apps,
 		    &w->from_app_bytes);
 		put(gx, dir, "drops", s->drops, &w->drops);
 		put(gx, dir, "malformed", s->malformed, &w->malformed);
+		put(gx, dir, "rx_ring_full_drops", s->rx_ring_full_drops,
+		    &w->rx_ring_full_drops);
+		put(gx, dir, "rx_stalled", s->rx_stalled, &w->rx_stalled);
+		put(gx, dir, "rx_stalls", s->rx_stalls, &w->rx_stalls);
 		/* Refused by the source checks (forward.c). */
 		put(gx, dir, "spoof_mac", s->spoof_mac, &w->spoof_mac);
 		put(gx, dir, "spoof_ip", s->spoof_ip, &w->spoof_ip);

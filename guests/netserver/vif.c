@@ -3,15 +3,26 @@
  * frontend's share, bind its channel, attach tx, format rx, and say
  * Connected in server/apps/<domid>/vif-state; tear down when the frontend
  * closes or republishes.
+ *
+ * Frames for an app whose rx ring is full never wait on the NIC (one app
+ * that stops reading would hold everyone's frames): they wait in a small
+ * backlog of the app's own, and are dropped once that is full.  An app
+ * whose ring takes nothing for NS_RX_STALL_MS is stalled, as netback
+ * stalls a frontend that provides no rx slots: its backlog is dropped,
+ * and so is every frame for it until its ring has room again.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libretto/xs_paths.h>
 
 #include "netserver.h"
 #include "platform_xs.h"
+
+static void rx_reset(struct ns_app *app);
 
 static void write_state(struct guest_xs *gx, unsigned domid, int state)
 {
@@ -35,6 +46,7 @@ void ns_vif_disconnect(struct guest_xs *gx, struct ns_app *app, int state)
 		v->chan = NULL;
 		v->share = NULL;
 		v->connected = false;
+		rx_reset(app);
 		fprintf(stderr, "libretto-netserver: app %u: VIF down\n",
 			app->domid);
 	}
@@ -72,6 +84,7 @@ static int connect_vif(struct guest_xs *gx, struct ns_app *app,
 	v->failed = false;
 	v->rx_dirty = false;
 	v->rx_unflushed = 0;
+	rx_reset(app);
 	(void)gx;
 	return 0;
 fail_chan:
@@ -123,24 +136,162 @@ void ns_vif_sync(struct guest_xs *gx, struct ns_app *app)
 		app->domid);
 }
 
+/* ---- rx: frames for the app ---- */
+
+uint64_t ns_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void rxq_free(struct ns_vif *v)
+{
+	free(v->rxq_mem);
+	v->rxq_mem = NULL;
+	v->rxq_n = 0;
+}
+
+/* Forgets every rx wait: the VIF goes down, or up afresh. */
+static void rx_reset(struct ns_app *app)
+{
+	struct ns_vif *v = &app->vif;
+
+	rxq_free(v);
+	v->rx_wait_len = 0;
+	v->rx_full_since = 0;
+	v->rx_stalled = false;
+	app->st.rx_stalled = 0;
+}
+
+static void rx_resume(struct ns_app *app)
+{
+	app->vif.rx_stalled = false;
+	app->vif.rx_full_since = 0;
+	app->st.rx_stalled = 0;
+	fprintf(stderr,
+		"libretto-netserver: app %u: rx ring drained: resumed\n",
+		app->domid);
+}
+
+/* The ring took a frame: counted, and the app is making progress. */
+static void rx_taken(struct ns_app *app, uint32_t len)
+{
+	struct ns_vif *v = &app->vif;
+
+	app->st.to_app_packets++;
+	app->st.to_app_bytes += len - VIF_VNET_HDR_LEN;
+	v->rx_dirty = true;
+	v->rx_unflushed += len;
+	v->rx_full_since = 0;
+	if (v->rx_stalled)
+		rx_resume(app);
+	/* The ring holds only a few super-frames: hand each 1/8 of it over
+	 * at once, so that the app drains it while we copy the next,
+	 * rather than after a whole batch. */
+	if (v->rx_unflushed >= VIF_RING_DATA / 8)
+		ns_vif_flush(app);
+}
+
+static void rx_dropped(struct ns_app *app, uint64_t n)
+{
+	app->st.drops += n;
+	app->st.rx_ring_full_drops += n;
+}
+
+/* Appends a frame to the backlog.  0, or -ENOBUFS when it is full (or
+ * cannot be had). */
+static int rxq_push(struct ns_vif *v, const void *frame, uint32_t len)
+{
+	if (v->rxq_mem == NULL) {
+		size_t sz = ring_region_size(NS_RXQ_DATA);
+
+		if (posix_memalign(&v->rxq_mem, RING_HDR_SIZE, sz) != 0) {
+			v->rxq_mem = NULL;
+			return -ENOBUFS;
+		}
+		if (ring_init(&v->rxq_in, v->rxq_mem, sz, NS_RXQ_DATA,
+			      VIF_FRAME_MAX) < 0 ||
+		    ring_attach(&v->rxq_out, v->rxq_mem, sz) < 0) {
+			rxq_free(v);
+			return -ENOBUFS;
+		}
+	}
+	if (ring_enqueue(&v->rxq_in, frame, len) < 0)
+		return -ENOBUFS;
+	v->rxq_n++;
+	return 0;
+}
+
+/* Moves backlog frames into rx, in order, while they fit. */
+static void rxq_move(struct ns_app *app)
+{
+	struct ns_vif *v = &app->vif;
+	bool released = false;
+
+	while (v->rxq_n != 0) {
+		const void *p;
+		uint32_t len;
+		int r;
+
+		if (ring_peek(&v->rxq_out, &p, &len) <= 0) {
+			rxq_free(v); /* our own ring: cannot happen */
+			break;
+		}
+		r = ring_enqueue(&v->rx, p, len);
+		if (r == -ENOBUFS) {
+			v->rx_wait_len = len;
+			break;
+		}
+		ring_release(&v->rxq_out);
+		released = true;
+		v->rxq_n--;
+		if (r == 0)
+			rx_taken(app, len);
+		else
+			app->st.drops++; /* the app broke its ring */
+	}
+	if (released && v->rxq_mem != NULL)
+		ring_consumer_publish(&v->rxq_out);
+}
+
 int ns_vif_put(struct ns_app *app, const void *frame, uint32_t len)
 {
 	struct ns_vif *v = &app->vif;
 	int r;
 
-	if (!v->connected)
+	if (!v->connected) {
+		app->st.drops++;
 		return -ENOTCONN;
-	r = ring_enqueue(&v->rx, frame, len);
-	if (r == 0) {
-		v->rx_dirty = true;
-		v->rx_unflushed += len;
-		/* The ring holds only a few super-frames: hand each 1/8 of
-		 * it over at once, so that the app drains it while we copy
-		 * the next, rather than after a whole batch. */
-		if (v->rx_unflushed >= VIF_RING_DATA / 8)
-			ns_vif_flush(app);
 	}
-	return r;
+	/* Stalled: nothing is offered until the ring has room for the
+	 * frame it had none for (ns_vif_rx_poll), not even a small frame
+	 * that would fit in what is left of it. */
+	if (v->rx_stalled) {
+		rx_dropped(app, 1);
+		return -ENOBUFS;
+	}
+	if (v->rxq_n != 0)
+		rxq_move(app);
+	if (v->rxq_n == 0) {
+		r = ring_enqueue(&v->rx, frame, len);
+		if (r == 0) {
+			rx_taken(app, len);
+			return 0;
+		}
+		if (r != -ENOBUFS) { /* refused, or the app broke the ring */
+			app->st.drops++;
+			return r;
+		}
+		v->rx_wait_len = len;
+	}
+	/* No room: the frame waits behind the others, never the NIC. */
+	if (rxq_push(v, frame, len) < 0) {
+		rx_dropped(app, 1);
+		return -ENOBUFS;
+	}
+	return 0;
 }
 
 void ns_vif_flush(struct ns_app *app)
@@ -153,4 +304,55 @@ void ns_vif_flush(struct ns_app *app)
 	v->rx_unflushed = 0;
 	if (ring_producer_needs_notify(&v->rx))
 		plat_chan_notify(v->chan);
+}
+
+static void rx_stall(struct ns_app *app)
+{
+	struct ns_vif *v = &app->vif;
+
+	/* What waits is stale by now, and an app that does not read must
+	 * not hold memory of ours either. */
+	rx_dropped(app, v->rxq_n);
+	rxq_free(v);
+	v->rx_stalled = true;
+	app->st.rx_stalled = 1;
+	app->st.rx_stalls++;
+	fprintf(stderr,
+		"libretto-netserver: app %u: rx ring full for %u ms: stalled, "
+		"its frames dropped until it drains\n",
+		app->domid, NS_RX_STALL_MS);
+}
+
+int ns_vif_rx_poll(struct ns_app *app, uint64_t now)
+{
+	struct ns_vif *v = &app->vif;
+
+	if (!v->connected || (v->rxq_n == 0 && !v->rx_stalled))
+		return -1;
+	/* Twice at most: once more if room appeared as we asked for it. */
+	for (int i = 0; i < 2; i++) {
+		rxq_move(app);
+		/* Publishes what moved: the app must see it before it is
+		 * asked for room (and prepare_sleep insists). */
+		ns_vif_flush(app);
+		if (v->rxq_n == 0 && !v->rx_stalled)
+			return -1;
+		if (ring_producer_prepare_sleep(&v->rx, v->rx_wait_len))
+			break; /* the app notifies us once there is room */
+		if (v->rxq_n == 0) {
+			/* Stalled, and room for the frame it had none for:
+			 * it drains again, the next frame goes in. */
+			rx_resume(app);
+			return -1;
+		}
+	}
+	if (v->rx_stalled)
+		return -1;
+	if (v->rx_full_since == 0)
+		v->rx_full_since = now;
+	if (now - v->rx_full_since >= NS_RX_STALL_MS) {
+		rx_stall(app);
+		return -1;
+	}
+	return (int)(v->rx_full_since + NS_RX_STALL_MS - now);
 }
