@@ -336,18 +336,16 @@ static enum fw_drop check_source(const struct fw_ctx *c, struct ns_app *app,
 	}
 	if (memcmp(eth + 6, own_mac, 6) != 0)
 		return FW_DROP_SPOOF_MAC;
-	if (own_ip == 0)
-		return FW_DROP_SPOOF_IP;
-	switch (get16(eth + 12)) {
-	case ETHERTYPE_IP:
-		return check_ipv4(c, app, own_ip, eth, len);
-	case ETHERTYPE_ARP:
-		return check_arp(app, own_mac, own_ip, eth, len);
-	default:
-		/* IPv6, VLAN tags, anything else: the design carries IPv4
-		 * and ARP only (docs/datapath.md). */
+	uint16_t type = get16(eth + 12);
+	/* IPv6, VLAN tags, anything else: the design carries IPv4 and ARP
+	 * only (docs/datapath.md). */
+	if (type != ETHERTYPE_IP && type != ETHERTYPE_ARP)
 		return FW_DROP_BAD_ETHERTYPE;
-	}
+	if (own_ip == 0) /* no address yet: none to send from */
+		return FW_DROP_SPOOF_IP;
+	if (type == ETHERTYPE_IP)
+		return check_ipv4(c, app, own_ip, eth, len);
+	return check_arp(app, own_mac, own_ip, eth, len);
 }
 
 void fw_count_drop(enum fw_drop why, struct ns_app_stats *app,
