@@ -29,6 +29,14 @@
 /* How often the descriptors in use are counted again (/proc/self/fd);
  * between counts, clients are added and removed from the last count. */
 #define FD_RECOUNT_MS 100
+/* What the kernel may hold for one client besides buffer_max: it doubles
+ * this, and its default (212992) times thousands of stuck subscribers is
+ * memory dom0 would not get back. */
+#define CLIENT_SNDBUF (32 * 1024)
+/* Every client's unsent output together, in units of buffer_max: past it
+ * the client with the most unsent is cut, so that many stuck subscribers
+ * together cannot hold clients_max times buffer_max. */
+#define TOTAL_BUFFERS 16
 
 struct control_client {
 	struct control *ctl;
@@ -461,19 +469,19 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
 	evconnlistener_enable(c->listener);
 }
 
-/* A flood of refusals logs one line a second, with how many it stands
- * for. */
-static void log_refusal(struct control *c, const char *what, uid_t uid,
-			pid_t pid)
+/* A flood of refusals (and of idle clients closed to make room) logs one
+ * line a second, with how many it stands for. */
+static void log_refusal(struct control *c, const char *why, uid_t uid,
+			pid_t pid, const char *done)
 {
 	long now = mono_ms();
 
 	c->refused++;
 	if (c->refused_logged_ms != 0 && now - c->refused_logged_ms < 1000)
 		return;
-	log_warn("control: refused pid %d uid %u: %s (%lu refused since the "
-		 "last such line)",
-		 (int)pid, (unsigned)uid, what, c->refused);
+	log_warn("control: %s: %s pid %d uid %u (%lu clients refused or "
+		 "closed since the last such line)",
+		 why, done, (int)pid, (unsigned)uid, c->refused);
 	c->refused = 0;
 	c->refused_logged_ms = now;
 }
@@ -543,7 +551,7 @@ static int admit(struct control *c, int fd, const struct control_peer *peer)
 			same += cl->peer.uid == peer->uid;
 		if (same >= c->lim.clients_per_uid) {
 			log_refusal(c, "clients_per_uid reached", peer->uid,
-				    peer->pid);
+				    peer->pid, "refused");
 			send_notice(fd,
 				    "uid %u already has %u connections "
 				    "(clients_per_uid); closed",
@@ -559,18 +567,26 @@ static int admit(struct control *c, int fd, const struct control_peer *peer)
 		return 0;
 	victim = longest_idle(c);
 	if (victim != NULL) {
-		log_info("control: %s reached: closing client %llu (pid %d "
-			 "uid %u), idle the longest, for a new one",
-			 why, (unsigned long long)victim->id,
-			 (int)victim->peer.pid, (unsigned)victim->peer.uid);
+		log_debug("control: %s reached: closing client %llu (pid %d "
+			  "uid %u), idle the longest, for a new one",
+			  why, (unsigned long long)victim->id,
+			  (int)victim->peer.pid, (unsigned)victim->peer.uid);
+		log_refusal(c, why, victim->peer.uid, victim->peer.pid,
+			    "closed idle to make room");
 		send_notice(bufferevent_getfd(victim->bev),
 			    "closed to make room for a new connection (%s "
 			    "reached) after %ld s without a request",
 			    why, (mono_ms() - victim->last_request_ms) / 1000);
 		client_kill(victim);
+		/* No callback of the victim is running: it may be freed
+		 * here.  libevent closes its descriptor later in this loop
+		 * iteration, and accept would go on taking connections in
+		 * this very callback: it rests until then. */
+		reap_dead(c);
+		accept_rest(c, 0);
 		return 0;
 	}
-	log_refusal(c, why, peer->uid, peer->pid);
+	log_refusal(c, why, peer->uid, peer->pid, "refused");
 	send_notice(fd,
 		    "%zu clients connected, none idle (%s reached); try "
 		    "again later",
@@ -620,6 +636,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	bufferevent_setwatermark(cl->bev, EV_WRITE, c->pause_at / 2, 0);
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
 	idle_arm(cl);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){CLIENT_SNDBUF},
+		       sizeof(int)) < 0)
+		log_debug("control: client %llu: SO_SNDBUF: %s",
+			  (unsigned long long)cl->id, strerror(errno));
 	log_info("control: client %llu connected: pid %d uid %u gid %u, %s",
 		 (unsigned long long)cl->id, (int)cl->peer.pid,
 		 (unsigned)cl->peer.uid, (unsigned)cl->peer.gid,
@@ -718,6 +738,39 @@ fail:
 	return NULL;
 }
 
+/* Cuts the subscribers with the most unsent output until all clients'
+ * together fit TOTAL_BUFFERS times buffer_max. */
+static void bound_total_output(struct control *c)
+{
+	size_t total = 0, most;
+	struct control_client *cl, *worst;
+
+	for (cl = c->clients; cl != NULL; cl = cl->next)
+		total += evbuffer_get_length(bufferevent_get_output(cl->bev));
+	while (total > c->buffer_max * TOTAL_BUFFERS) {
+		worst = NULL;
+		most = 0;
+		for (cl = c->clients; cl != NULL; cl = cl->next) {
+			size_t n = evbuffer_get_length(
+			    bufferevent_get_output(cl->bev));
+			if (cl->subscribed && n > most) {
+				most = n;
+				worst = cl;
+			}
+		}
+		if (worst == NULL)
+			return; /* replies only: each is bounded already */
+		log_warn("control: clients hold %zu bytes unsent together, "
+			 "over %zu; disconnecting client %llu (pid %d uid %u), "
+			 "%zu of them",
+			 total, c->buffer_max * TOTAL_BUFFERS,
+			 (unsigned long long)worst->id, (int)worst->peer.pid,
+			 (unsigned)worst->peer.uid, most);
+		client_kill(worst);
+		total -= most;
+	}
+}
+
 void control_emit(struct control *c, const char *event,
 		  struct json_object *data)
 {
@@ -731,6 +784,7 @@ void control_emit(struct control *c, const char *event,
 			client_send(cl, ev);
 	}
 	json_object_put(ev);
+	bound_total_output(c);
 }
 
 size_t control_client_count(struct control *c)
