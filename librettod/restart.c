@@ -30,6 +30,7 @@
 
 #include "engine.h"
 #include "engine_internal.h"
+#include "guest_input.h"
 #include "ippool.h"
 #include "log.h"
 #include "op.h"
@@ -249,30 +250,31 @@ static void recovery_report(struct recovery *r, int complete)
 
 static void recovery_vif_changed(void *arg, const char *path)
 {
+	/* The XenbusState numbers the server may write. */
+	static const char *const vif_states[] = {"0", "1", "2", "3", "4",
+						 "5", "6", "7", "8", NULL};
 	struct recovery_app *a = arg;
 	struct recovery *r = a->r;
+	struct domain *s = deployment_server(r->dep);
 	char node[PATH_LEN];
-	char *state;
+	const char *state;
 	struct timespec now;
 
 	(void)path;
-	if (a->ms >= 0)
+	if (a->ms >= 0 || s == NULL || s->domid != r->new_domid)
 		return;
 	snprintf(node, sizeof(node),
 		 LT_XS_GUEST_FMT "/" LT_XS_SERVER_APPS
 				 "/%u/" LT_XS_APP_VIF_STATE,
 		 r->new_domid, a->d->domid);
-	state = lt_xs_read(r->dep->engine->xs, XBT_NULL, node);
+	/* The server wrote it: through its grammar (guest_input.h). */
+	state = guest_read_token(s, node, vif_states);
 	if (state != NULL && strcmp(state, VIF_STATE_CONNECTED) == 0) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		a->ms = lt_ms_between(&r->ended_at, &now);
-		if (--r->pending == 0) {
-			free(state);
+		if (--r->pending == 0)
 			recovery_report(r, 1);
-			return;
-		}
 	}
-	free(state);
 }
 
 static void recovery_timeout(evutil_socket_t fd, short what, void *arg)
