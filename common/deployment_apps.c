@@ -170,8 +170,8 @@ static int load_ports(struct apps_state *st, size_t app_index,
 		/* The server dispatches a port of an ephemeral range to the
 		 * range's app, whatever is declared. */
 		if (port->port >= LT_EPHEMERAL_BASE &&
-		    port->port < LT_EPHEMERAL_BASE + LT_EPHEMERAL_SLOTS *
-							 LT_EPHEMERAL_SPAN)
+		    port->port < LT_EPHEMERAL_BASE +
+				     LT_EPHEMERAL_SLOTS * LT_EPHEMERAL_SPAN)
 			return lt_yaml_fail(
 			    st->y, item, path,
 			    "%s/%u is an ephemeral port (%u to %u are the "
