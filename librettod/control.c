@@ -45,13 +45,14 @@ struct control_client {
 	struct event *idle_ev; /* closes the client when it stays idle */
 	struct control_peer peer;
 	uint64_t id;
-	long last_request_ms; /* when it connected or last sent a request */
-	size_t scanned;	      /* input bytes known to hold no '\n' */
-	int discarding;	      /* inside a too-large line, up to its '\n' */
-	int subscribed;	      /* receives events */
-	int paused;	      /* reading stopped by back-pressure */
-	int eof;	      /* the peer shut its write side */
-	int dead;	      /* on the dead list, freed from the loop */
+	long last_request_ms;  /* when it connected or last sent a request */
+	uint64_t last_request; /* the same as a rank: ties never happen */
+	size_t scanned;	       /* input bytes known to hold no '\n' */
+	int discarding;	       /* inside a too-large line, up to its '\n' */
+	int subscribed;	       /* receives events */
+	int paused;	       /* reading stopped by back-pressure */
+	int eof;	       /* the peer shut its write side */
+	int dead;	       /* on the dead list, freed from the loop */
 };
 
 struct control {
@@ -77,6 +78,7 @@ struct control {
 	struct control_client *clients, *dead;
 	size_t nclients;
 	uint64_t next_id;
+	uint64_t requests; /* connections and requests so far, for ranks */
 };
 
 static void client_read_cb(struct bufferevent *bev, void *arg);
@@ -134,6 +136,7 @@ static void idle_arm(struct control_client *cl)
 			     (suseconds_t)(ms % 1000) * 1000};
 
 	cl->last_request_ms = mono_ms();
+	cl->last_request = ++cl->ctl->requests;
 	if (cl->idle_ev != NULL && !cl->subscribed && ms != 0)
 		evtimer_add(cl->idle_ev, &tv);
 }
@@ -526,8 +529,7 @@ static struct control_client *longest_idle(struct control *c)
 
 	for (struct control_client *cl = c->clients; cl != NULL; cl = cl->next)
 		if (client_idle(cl) &&
-		    (best == NULL ||
-		     cl->last_request_ms < best->last_request_ms))
+		    (best == NULL || cl->last_request < best->last_request))
 			best = cl;
 	return best;
 }

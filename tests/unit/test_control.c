@@ -757,6 +757,197 @@ static void test_credentials(const char *path)
 	control_close(c2);
 }
 
+/* The next line is a resource-exhausted notice, then the daemon closes. */
+static int told_and_closed(struct tc *t, const char *says)
+{
+	struct json_object *r = tc_line(t);
+	int ok = r != NULL && is(r, "error.class", LT_ERR_RESOURCE) &&
+		 is(r, "id", "null") && get(r, "error.message") != NULL &&
+		 strstr(get(r, "error.message"), says) != NULL;
+
+	if (r != NULL && !ok)
+		fprintf(stderr, "  notice: %s\n", get(r, "error.message"));
+	json_object_put(r);
+	return ok && tc_line_text(t) == NULL && t->eof;
+}
+
+/* An idle client is closed after the timeout; a subscriber and a client
+ * that keeps sending requests are not; half a line is no request. */
+static void test_idle_timeout(void)
+{
+	struct control_limits l = limits(CAP);
+	struct tc idle, sub, busy, trickle;
+	char *errmsg = NULL, path[128];
+	struct control *c;
+	long start, end;
+
+	l.idle_timeout_ms = 300;
+	c = open_ctl_with("idle.sock", (gid_t)-1, &l, &errmsg, path);
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK(tc_open(&idle, path) == 0 && tc_open(&sub, path) == 0 &&
+	      tc_open(&busy, path) == 0 && tc_open(&trickle, path) == 0);
+	EXPECT(&sub, "{\"id\":1,\"cmd\":\"subscribe\"}", "ok", "true");
+	tc_send(&trickle, "{\"id\":1,");
+	start = now_ms();
+	end = start + 800;
+	while (now_ms() < end) {
+		EXPECT(&busy, "{\"id\":2,\"cmd\":\"echo\"}", "id", "2");
+		/* Once closed, its bytes go nowhere. */
+		(void)!send(trickle.fd, " ", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		for (long t = now_ms() + 100; now_ms() < t;) {
+			pump();
+			usleep(1000);
+		}
+	}
+	CHECK(told_and_closed(&idle, "no request for 1 s and not subscribed"));
+	CHECK(told_and_closed(&trickle, "no request for"));
+	pump_until_count(c, 2);
+	CHECK(control_client_count(c) == 2);
+	EXPECT(&sub, "{\"id\":3,\"cmd\":\"echo\"}", "id", "3");
+	EXPECT(&busy, "{\"id\":4,\"cmd\":\"echo\"}", "id", "4");
+	tc_close(&idle);
+	tc_close(&sub);
+	tc_close(&busy);
+	tc_close(&trickle);
+	control_close(c);
+}
+
+/* Past clients_max the client idle the longest makes room; with every
+ * client subscribed the newcomer is refused with one line. */
+static void test_clients_max(void)
+{
+	struct control_limits l = limits(CAP);
+	struct tc t[4];
+	char *errmsg = NULL, path[128];
+	struct control *c;
+
+	l.clients_max = 3;
+	c = open_ctl_with("max.sock", (gid_t)-1, &l, &errmsg, path);
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	for (int i = 0; i < 3; i++)
+		CHECK(tc_open(&t[i], path) == 0);
+	/* t[0] is the oldest but has just sent a request: t[1] is idle the
+	 * longest. */
+	EXPECT(&t[0], "{\"id\":1,\"cmd\":\"echo\"}", "id", "1");
+	CHECK(tc_open(&t[3], path) == 0);
+	CHECK(told_and_closed(&t[1], "closed to make room for a new connection "
+				     "(clients_max reached)"));
+	tc_close(&t[1]);
+	pump_until_count(c, 3);
+	for (int i = 0; i < 4; i++)
+		if (i != 1)
+			EXPECT(&t[i], "{\"cmd\":\"subscribe\"}", "ok", "true");
+	CHECK(tc_connect(&t[1], path) == 0);
+	CHECK(told_and_closed(&t[1], "3 clients connected, none idle "
+				     "(clients_max reached)"));
+	tc_close(&t[1]);
+	/* A subscriber leaves: accept resumes at once, a newcomer is in. */
+	tc_close(&t[0]);
+	pump_until_count(c, 2);
+	CHECK(tc_open(&t[0], path) == 0);
+	for (int i = 0; i < 4; i++)
+		if (i != 1)
+			tc_close(&t[i]);
+	control_close(c);
+}
+
+/* In a child as nobody: per_uid + 1 connections, the last refused. */
+static void test_per_uid(void)
+{
+	struct control_limits l = limits(CAP);
+	char *errmsg = NULL, path[128];
+	struct control *c;
+	struct tc root;
+	int status = 0;
+	pid_t pid;
+
+	l.clients_per_uid = 2;
+	c = open_ctl_with("uid.sock", (gid_t)-1, &l, &errmsg, path);
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK(chmod(path, 0666) == 0);
+	pid = fork();
+	if (pid == 0) {
+		struct tc t[3];
+
+		base = NULL;
+		check_failures = 0;
+		if (setgroups(0, NULL) < 0 ||
+		    setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+		    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+			_exit(100);
+		CHECK(tc_open(&t[0], path) == 0 && tc_open(&t[1], path) == 0);
+		CHECK(tc_connect(&t[2], path) == 0);
+		CHECK(told_and_closed(&t[2], "uid 65534 already has 2 "
+					     "connections (clients_per_uid)"));
+		EXPECT(&t[0], "{\"id\":1,\"cmd\":\"echo\"}", "id", "1");
+		for (int i = 0; i < 3; i++)
+			tc_close(&t[i]);
+		_exit(check_failures > 99 ? 99 : check_failures);
+	}
+	while (pid > 0 && waitpid(pid, &status, WNOHANG) == 0) {
+		pump();
+		usleep(500);
+	}
+	CHECK(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* Root is not bound by the per-uid cap. */
+	for (int i = 0; i < 3; i++) {
+		CHECK(tc_open(&root, path) == 0);
+		tc_close(&root);
+	}
+	control_close(c);
+}
+
+/* Many stuck subscribers together are cut at 16 times the cap, long
+ * before each reaches the cap alone. */
+static void test_total_output(void)
+{
+	enum { SUBS = 40, PAD = 8192 };
+	struct control_limits l = limits(1024 * 1024);
+	struct tc t[SUBS];
+	char *errmsg = NULL, path[128], *text = malloc(PAD);
+	struct control *c;
+	int sent = 0;
+
+	memset(text, 'e', PAD - 1);
+	text[PAD - 1] = '\0';
+	c = open_ctl_with("total.sock", (gid_t)-1, &l, &errmsg, path);
+	CHECK(c != NULL);
+	if (c == NULL) {
+		free(text);
+		return;
+	}
+	for (int i = 0; i < SUBS; i++) {
+		CHECK(tc_open(&t[i], path) == 0);
+		EXPECT(&t[i], "{\"cmd\":\"subscribe\"}", "ok", "true");
+	}
+	while (control_client_count(c) == SUBS && sent < 1000) {
+		struct json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "pad", json_object_new_string(text));
+		control_emit(c, "flood", d);
+		sent++;
+		pump();
+	}
+	/* Alone, each would be cut after about 1 MiB / 8 KiB = 128 events
+	 * (more with what the kernel holds); together 16 MiB over 40 is
+	 * about 51. */
+	fprintf(stderr,
+		"  first of %d stuck subscribers cut after %d events "
+		"of 8 KiB\n",
+		SUBS, sent);
+	CHECK(control_client_count(c) < SUBS && sent < 100);
+	for (int i = 0; i < SUBS; i++)
+		tc_close(&t[i]);
+	control_close(c);
+	free(text);
+}
+
 int main(void)
 {
 	char path[128], *errmsg = NULL;
@@ -784,10 +975,15 @@ int main(void)
 	test_pipelining(path, c);
 	test_half_close(path, c);
 	test_second_open(path);
-	if (geteuid() == 0)
+	test_idle_timeout();
+	test_clients_max();
+	test_total_output();
+	if (geteuid() == 0) {
 		test_credentials(path);
-	else
+		test_per_uid();
+	} else {
 		fprintf(stderr, "  not root: credential tests skipped\n");
+	}
 
 	control_close(c);
 	CHECK(access(path, F_OK) < 0);
