@@ -317,10 +317,12 @@ static void guest_check(void *arg, const char *path)
 	sw_step_end(sw, why);
 }
 
+/* What the network server may write in server/apps/<domid>/acked. */
+static const char *const acked_values[] = {"0", "1", NULL};
+
 /* ACT_SERVER: has the server applied our active? */
 static void server_check(void *arg, const char *path)
 {
-	static const char *const values[] = {"0", "1", NULL};
 	struct switch_op *sw = arg;
 	struct domain *s = deployment_server(sw->d->dep);
 	char node[PATH_LEN];
@@ -331,7 +333,7 @@ static void server_check(void *arg, const char *path)
 		return;
 	/* The server wrote it: through its grammar (guest_input.h). */
 	server_app_path(sw->d, LT_XS_APP_ACKED, node);
-	acked = guest_read_token(s, node, values);
+	acked = guest_read_token(s, node, acked_values);
 	if (acked != NULL && strcmp(acked, sw->cur_dir > 0 ? "0" : "1") == 0)
 		sw_step_end(sw, NULL);
 }
@@ -850,17 +852,22 @@ static char *guest_read(struct domain *d, const char *leaf)
 void switch_resolve(struct domain *d)
 {
 	struct engine *e = d->dep->engine;
+	struct domain *s = deployment_server(d->dep);
 	char *target = guest_read(d, LT_XS_SWITCH_TARGET);
-	char *state = guest_read(d, LT_XS_GUEST_STATE);
 	char node[PATH_LEN];
-	char *acked;
+	const char *state, *acked = NULL;
 	int vf = pool_vf_of(d), dir, from, rollback;
-	int on_direct = state != NULL && strcmp(state, LT_GUEST_DIRECT) == 0;
-	int on_ready = state != NULL && strcmp(state, LT_GUEST_READY) == 0;
+	int on_direct, on_ready;
 	struct switch_op *sw;
 
+	/* What the guest and the server wrote, through their grammar. */
+	guest_path(d, LT_XS_GUEST_STATE, node);
+	state = guest_read_token(d, node, guest_states);
+	on_direct = state != NULL && strcmp(state, LT_GUEST_DIRECT) == 0;
+	on_ready = state != NULL && strcmp(state, LT_GUEST_READY) == 0;
 	server_app_path(d, LT_XS_APP_ACKED, node);
-	acked = lt_xs_read(e->xs, XBT_NULL, node);
+	if (s != NULL)
+		acked = guest_read_token(s, node, acked_values);
 	if (vf >= 0 && vf < LT_MAX_VFS) {
 		snprintf(d->dep->vf_owner[vf], sizeof(d->dep->vf_owner[vf]),
 			 "%s", d->be.name);
@@ -890,8 +897,6 @@ void switch_resolve(struct domain *d)
 		rollback = vf >= 0;
 	}
 	free(target);
-	free(state);
-	free(acked);
 	if (from == SWITCH_STEPS_MAX) {
 		d->on_vf = dir > 0 && vf >= 0;
 		log_info("switch of %s/%s: on %s after the restart, nothing in "
