@@ -12,6 +12,11 @@
 #define ETHERTYPE_IP  0x0800
 #define ETHERTYPE_ARP 0x0806
 
+/* What fw_from_app may read of a frame: Ethernet, IPv4 with options, the
+ * ports.  main.c copies this much (TX_PREFIX) out of the shared ring
+ * before deciding, and the decision must not read past the copy. */
+#define APP_HDR_MAX (14 + 60 + 4)
+
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
@@ -267,13 +272,16 @@ static enum fw_drop check_ipv4(const struct fw_ctx *c, const struct ns_app *app,
 	 * problem) about a datagram the app received, that is one to the
 	 * server IP at a port it owns; echo requests would get replies the
 	 * server cannot dispatch, and it answers echo requests itself. */
-	if (len < 14 + ihl + 8 + 20 ||
+	if (len < 14 + ihl + 8 + 20 || 14 + ihl + 8 + 20 > APP_HDR_MAX ||
 	    (l4[0] != 3 && l4[0] != 11 && l4[0] != 12))
 		return FW_DROP_SPOOF_PORT;
 	const uint8_t *q = l4 + 8;
 	size_t qihl = (size_t)(q[0] & 0x0f) * 4;
+	/* The quoted ports must lie in the checked copy too (options on
+	 * both headers could push them past it: refused). */
 	if ((q[0] >> 4) != 4 || qihl < 20 || len < 14 + ihl + 8 + qihl + 4 ||
-	    get_ip(q + 16) != own_ip || (q[9] != 6 && q[9] != 17) ||
+	    14 + ihl + 8 + qihl + 4 > APP_HDR_MAX || get_ip(q + 16) != own_ip ||
+	    (q[9] != 6 && q[9] != 17) ||
 	    pm_lookup(c->pm, q[9] == 6 ? PM_TCP : PM_UDP,
 		      get16(q + qihl + 2)) != app->domid)
 		return FW_DROP_SPOOF_PORT;

@@ -213,6 +213,13 @@ static void test_server_mode(struct setup *s)
 		       32800);
 	CHECK(why(s, 2, f, n) == FW_DROP_SPOOF_PORT);
 	CHECK(why(s, 2, f, 14 + 20 + 8 + 20) == FW_DROP_SPOOF_PORT);
+	/* quoted ports past what the server copies before deciding (68
+	 * bytes of options on the two headers): refused, not read */
+	n = icmp_error(f, SMAC, SERVER_IP, 3, 17, GATEWAY, 5000, SERVER_IP,
+		       32800);
+	f[42] = 0x4f; /* the quoted header: 60 bytes, its ports at 102 */
+	put16(f + 104, 32800); /* a port of the app's, out of reach */
+	CHECK(why(s, 2, f, 128) == FW_DROP_SPOOF_PORT);
 	n = ipv4(f, SMAC, PEER, SERVER_IP, GATEWAY, 1, 0, 0);
 	f[34] = 8; /* echo request */
 	CHECK(why(s, 2, f, n) == FW_DROP_SPOOF_PORT);
