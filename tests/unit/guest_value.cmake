@@ -8,3 +8,9 @@ add_executable(test_guest_value
 target_include_directories(test_guest_value PRIVATE ${CMAKE_SOURCE_DIR}/librettod)
 target_link_libraries(test_guest_value PRIVATE PkgConfig::JSONC)
 add_test(NAME guest_value COMMAND test_guest_value)
+
+# Refusals: counted, rate-limited, escaped (librettod/guest_input.c, with
+# the rest of the daemon's core).
+add_executable(test_guest_input ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_guest_input.c)
+target_link_libraries(test_guest_input PRIVATE librettod_core)
+add_test(NAME guest_input COMMAND test_guest_input)
