@@ -50,6 +50,8 @@ void guest_refused(struct domain *writer, const char *path, const char *value,
 	struct json_object *data;
 
 	r->count++;
+	if ((unsigned)f >= GUEST_FAULTS)
+		return; /* not a reason: a caller's bug, nothing to index */
 	if (!report_due(r, f)) {
 		r->unreported[f]++;
 		return;
