@@ -250,6 +250,14 @@ static int read_greeting(struct ctl_client *c)
 	}
 	obj = parse_line(line);
 	info = jget_object(obj, "libretto");
+	if (info == NULL && jget_object(obj, "error") != NULL) {
+		/* Refused (too many clients): the daemon says why in place
+		 * of the greeting. */
+		int status = ctl_fail_remote(jget_object(obj, "error"));
+
+		json_object_put(obj);
+		return status;
+	}
 	if (info == NULL) {
 		json_object_put(obj);
 		return ctl_fail(LT_EXIT_UNREACHABLE, CTL_ERR_PROTOCOL,
