@@ -125,7 +125,7 @@ ip netns exec "$kvns" bash -c "exec -a $kvns sleep 600" >/dev/null 2>&1 &
 decoy=$!
 bash -c "exec -a $kvns sleep 600" >/dev/null 2>&1 &
 named=$!
-IT_BG_PIDS+=($decoy $named)
+IT_BG_PIDS+=("$decoy" "$named")
 decoy_ino=$(stat -L -c %i "/run/netns/$kvns")
 decoy_ok() {
   kill -0 $decoy 2>/dev/null && kill -0 $named 2>/dev/null &&
