@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -948,6 +949,44 @@ static void test_total_output(void)
 	free(text);
 }
 
+/* Under a high descriptor limit 2,000 idle clients of root are all
+ * served: the defaults bound a flood, not a busy host. */
+static void test_many_idle(void)
+{
+	enum { N = 2000 };
+	struct control_limits l = limits(CAP);
+	struct rlimit rl;
+	struct tc *t = calloc(N, sizeof(*t));
+	char *errmsg = NULL, path[128];
+	struct control *c;
+	int opened = 0;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 2 * N + 200) {
+		fprintf(stderr,
+			"  descriptor limit below %d: 2,000 idle "
+			"clients skipped\n",
+			2 * N + 200);
+		free(t);
+		return;
+	}
+	c = open_ctl_with("many.sock", (gid_t)-1, &l, &errmsg, path);
+	CHECK(c != NULL);
+	for (int i = 0; c != NULL && i < N; i++) {
+		if (tc_open(&t[i], path) < 0)
+			break;
+		opened++;
+	}
+	CHECK(opened == N);
+	if (c != NULL)
+		CHECK(control_client_count(c) == N);
+	if (opened > 0)
+		EXPECT(&t[0], "{\"id\":1,\"cmd\":\"echo\"}", "id", "1");
+	for (int i = 0; i < opened; i++)
+		tc_close(&t[i]);
+	control_close(c);
+	free(t);
+}
+
 int main(void)
 {
 	char path[128], *errmsg = NULL;
@@ -978,6 +1017,7 @@ int main(void)
 	test_idle_timeout();
 	test_clients_max();
 	test_total_output();
+	test_many_idle();
 	if (geteuid() == 0) {
 		test_credentials(path);
 		test_per_uid();
