@@ -136,6 +136,7 @@ it_start_daemon
 sleep 1
 it_check "the decoy's namespace is not adopted as kv" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP kv | jq -e '.state != \"running\" and .pid == null' >/dev/null"
+it_check "the daemon says why" grep -q "domain $kvns: the namespace of that name is not the one this daemon made" "$IT_LOG"
 it_check "the decoy survives the restart" decoy_ok
 out=$(ctl deploy "$dep" 2>&1)
 printf '%s\n' "$out" | sed 's/^/    /'
