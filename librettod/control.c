@@ -103,7 +103,7 @@ static void send_notice(int fd, const char *fmt, ...)
 {
 	struct lt_error err = {0};
 	struct json_object *reply;
-	char msg[256];
+	char msg[256], out[1024];
 	const char *line;
 	size_t len;
 	va_list ap;
@@ -114,8 +114,12 @@ static void send_notice(int fd, const char *fmt, ...)
 	lt_error_set(&err, LT_ERR_RESOURCE, "%s", msg);
 	reply = lt_reply_error(NULL, &err);
 	line = lt_json_line(reply, &len);
-	if (send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
-		send(fd, "\n", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* One send: the line and its newline arrive together or not. */
+	if (len + 1 <= sizeof(out)) {
+		memcpy(out, line, len);
+		out[len] = '\n';
+		(void)!send(fd, out, len + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
 	json_object_put(reply);
 	lt_error_clear(&err);
 }
