@@ -17,7 +17,6 @@
  *   it keeps writing; a timer that finds nothing pending ends it. The
  *   report (lt_xs_on_throttle) is rate-limited per domain.
  */
-#include <errno.h>
 #include <event2/event.h>
 #include <limits.h>
 #include <stdio.h>
@@ -60,6 +59,7 @@ struct watch_source {
 	struct timespec throttle_ended; /* valid once throttles > 0 */
 	struct timespec reported;	/* valid once a report was made */
 	int reported_once;
+	int episode_reported; /* this throttle's start was reported */
 	struct event *timer;
 	struct lt_xs_fairness f;
 };
@@ -233,8 +233,10 @@ static void source_report(struct watch_source *s)
 	if (s->reported_once &&
 	    lt_ms_between(&s->reported, &now) < LT_XS_FAIR_REPORT_S * 1e3) {
 		s->f.unreported++;
+		s->episode_reported = 0;
 		return;
 	}
+	s->episode_reported = 1;
 	s->reported_once = 1;
 	s->reported = now;
 	if (ws->on_throttle != NULL)
@@ -272,8 +274,10 @@ static void source_timer(evutil_socket_t fd, short what, void *arg)
 		/* Quiet for a whole delay: back to its budget. */
 		s->f.throttled = 0;
 		clock_gettime(CLOCK_MONOTONIC, &s->throttle_ended);
-		log_info("domain %u: xenstore watches no longer throttled",
-			 s->f.domid);
+		if (s->episode_reported) /* the same rate limit */
+			log_info("domain %u: xenstore watches no longer "
+				 "throttled",
+				 s->f.domid);
 		return;
 	}
 	/* Still writing: handle what is there, then wait longer. What
