@@ -5,7 +5,9 @@
 # app's and a made-up source MAC, with the victim's, the gateway's and
 # the server's IP, ARP claiming the gateway's and the victim's IP, and an
 # ethertype the design does not carry; a server-mode app `evil` sends from
-# ports of the shared IP that `web` owns and ARP replies.  Each must be
+# ports of the shared IP that `web` owns and ARP replies; a host on the
+# wire (where a direct app's VF sends, under Xen) claims the victim's and
+# the server's IP by ARP.  Each must be
 # dropped and counted under its reason in `librettoctl status --json`,
 # nothing of it may reach the peer (the gateway) or the victim, and their
 # ARP entries must be untouched; the attackers' own traffic still works.
@@ -69,7 +71,7 @@ counter() {
   ctl --json status "$IT_DEP" "$1" 2>/dev/null | jq -r --arg c "$2" '.counters[$c] // 0'
 }
 declare -A before
-for app in mal evil web victim; do
+for app in mal evil web victim server; do
   for c in spoof_mac spoof_ip spoof_port spoof_arp bad_ethertype; do
     before[$app.$c]=$(counter $app $c)
   done
@@ -120,6 +122,12 @@ mz evil -c 1 -a "$smac" -b "$peer_mac" -A "$sip" -B "$gw" -t udp "sp=$web_eph,dp
 # gateway's IP at the server's MAC (2)
 mz evil -c 1 -a "$smac" -b "$peer_mac" -t arp "reply, smac=$smac, sip=$sip, tmac=$peer_mac, tip=192.0.2.99"
 mz evil -c 1 -a "$smac" -b $bc -t arp "reply, smac=$smac, sip=$gw, tmac=$bc, tip=$gw"
+# From the wire (where a direct app's VF sends, under Xen): a host that
+# claims the victim's IP and the server's (2; the server's counter)
+$peer mausezahn wire0 -q -c 1 -a 02:66:66:66:66:66 -b $bc \
+  -t arp "reply, smac=02:66:66:66:66:66, sip=$victim_ip, tmac=$bc, tip=$victim_ip" >/dev/null 2>&1
+$peer mausezahn wire0 -q -c 1 -a 02:66:66:66:66:66 -b $bc \
+  -t arp "request, smac=02:66:66:66:66:66, sip=$sip, tmac=00:00:00:00:00:00, tip=$sip" >/dev/null 2>&1
 
 # What the attackers may send, through the same tools: their own
 # addresses (mal: any port; evil: its own ephemeral port), a broadcast
@@ -140,6 +148,7 @@ want mal spoof_ip 3
 want mal spoof_arp 4
 want evil spoof_port 2
 want evil spoof_arp 2
+want server spoof_arp 2
 it_check "mal: bad_ethertype +20 or more (got +$(delta mal bad_ethertype))" \
   [ "$(delta mal bad_ethertype)" -ge 20 ]
 for app in web victim; do
@@ -166,6 +175,8 @@ it_check "no ARP of mal's but for its own IP reached the victim" \
   [ "$(count $V "arp and ether src $mal_mac and not arp[14:4] = $(hex "$mal_ip")")" -eq 0 ]
 it_check "no ARP claiming the gateway's IP from the server's MAC reached anyone" \
   [ "$(count $P "arp and ether src $smac and arp[14:4] = $(hex "$gw")")$(count $V "arp and ether src $smac and arp[14:4] = $(hex "$gw")")" = 00 ]
+it_check "the wire's claim of the victim's IP did not reach the victim" \
+  [ "$(count $V 'arp and ether src 02:66:66:66:66:66')" -eq 0 ]
 it_check "evil's ARP reply reached nobody" \
   [ "$(count $P "arp and arp[24:4] = $(hex 192.0.2.99)")" -eq 0 ]
 
