@@ -52,9 +52,9 @@ int lt_xs_transact(struct lt_xs *xs,
  * callback is told only which watched path changed (its own path, not the
  * node written) and must re-read what it needs.
  *
- * Delivery is fair between domains (xs_watch.c, docs/librettod.md,
- * "Fairness"): a watch below /local/domain/<domid>/ belongs to that
- * domain's tree. A burst of writes to one domain's tree is handled once
+ * Delivery is fair between domains (xs_watch.c; docs/librettod.md,
+ * "Fairness between guests"): a watch below /local/domain/<domid>/ belongs to
+ * that domain's tree. A burst of writes to one domain's tree is handled once
  * per loop turn (each of its watches that fired called once), a domain
  * is handled at most LT_XS_FAIR_RATE times a second (LT_XS_FAIR_BURST at
  * once), and past that its handling is deferred by a timer that grows
