@@ -104,9 +104,9 @@ prompt "2,000 more connections by root"
 it_check "no accept failed for want of descriptors" \
   bash -c "! grep -q 'accept on .*Too many open files' '$IT_LOG'"
 grep -m 3 'accept on' "$IT_LOG"
-# The demo's apps and 12 more: each domain holds descriptors of its own.
+# The demo's apps and 8 more: each domain holds descriptors of its own.
 more=
-for i in $(seq 12); do
+for i in $(seq 8); do
   more="$more${more:+
 }  - name: s$i
     mode: server
@@ -139,7 +139,7 @@ doms=$(ctl status --json "$IT_DEP" | jq -r '.deployments[0].domains[].domid')
 # Every domain flaps its own guest/state, as a guest may: only below its
 # own libretto/guest/. The daemon reads a state when its watch fires and
 # throttles a domain's watch events to one per 100 ms: each domain changes
-# state at that pace, and 16 of them make the events.
+# state at that pace, and 12 of them make the events.
 # all_states STATE: one write of STATE per domain.
 all_states() {
   local d w=()
