@@ -4,7 +4,7 @@
  * app's clients wait.
  *
  *   echo_probe IPV4 PORT [--count N] [--conns C] [--interval-ms M]
- *              [--size B] [--timeout-ms T]
+ *              [--size B] [--timeout-ms T] [--max-errors E]
  *
  * Opens C connections (default 4) and does N round trips (default 200)
  * over them in turn, each B bytes (default 64, at most 4096) of a pattern
@@ -12,8 +12,10 @@
  * A round trip is timed from the send to the last byte of its echo, which
  * must be the bytes sent.  One that fails (no echo within T ms, default
  * 2000, a short or wrong echo, a closed connection) counts as an error
- * and as T ms in the figures; its connection is opened again.  Prints one
- * JSON line:
+ * and as T ms in the figures; its connection is opened again.  With
+ * --max-errors, the run ends at the E-th failure (count then says how many
+ * round trips were done), so that a server that stopped answering costs
+ * the caller E timeouts, not N.  Prints one JSON line:
  *   {"count":N,"errors":E,"p50_ms":X,"p99_ms":Y,"max_ms":Z,
  *    "last_error":"..."}
  * Exit 0 when every round trip succeeded, 1 otherwise, 2 on bad usage.
@@ -123,7 +125,7 @@ int main(int argc, char **argv)
 {
 	static char out[SIZE_MAX_], in[SIZE_MAX_];
 	struct probe p = {.timeout_ms = 2000};
-	unsigned count = 200, conns = 4, errors = 0;
+	unsigned count = 200, conns = 4, errors = 0, max_errors = 0, done;
 	long interval_ms = 10, size = 64;
 	double *rtt;
 
@@ -146,6 +148,8 @@ int main(int argc, char **argv)
 			size = v;
 		else if (strcmp(argv[i], "--timeout-ms") == 0 && v > 0)
 			p.timeout_ms = (int)v;
+		else if (strcmp(argv[i], "--max-errors") == 0 && v > 0)
+			max_errors = (unsigned)v;
 		else
 			goto usage;
 	}
@@ -157,8 +161,11 @@ int main(int argc, char **argv)
 	for (unsigned c = 0; c < conns; c++)
 		p.fd[c] = -1;
 
-	for (unsigned i = 0; i < count; i++) {
-		unsigned c = i % conns;
+	for (done = 0; done < count; done++) {
+		unsigned i = done, c = i % conns;
+
+		if (max_errors != 0 && errors == max_errors)
+			break;
 		double t0;
 
 		for (long k = 0; k < size; k++)
@@ -188,15 +195,16 @@ int main(int argc, char **argv)
 		if (p.fd[c] >= 0)
 			close(p.fd[c]);
 
-	qsort(rtt, count, sizeof(*rtt), cmp_double);
+	qsort(rtt, done, sizeof(*rtt), cmp_double);
 	printf("{\"count\":%u,\"errors\":%u,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
 	       "\"max_ms\":%.3f,\"last_error\":\"%s\"}\n",
-	       count, errors, percentile(rtt, count, 50),
-	       percentile(rtt, count, 99), rtt[count - 1], p.last_error);
+	       done, errors, percentile(rtt, done, 50),
+	       percentile(rtt, done, 99), rtt[done - 1], p.last_error);
 	free(rtt);
 	return errors == 0 ? 0 : 1;
 usage:
 	fprintf(stderr, "usage: echo_probe IPV4 PORT [--count N] [--conns C] "
-			"[--interval-ms M] [--size B] [--timeout-ms T]\n");
+			"[--interval-ms M] [--size B] [--timeout-ms T] "
+			"[--max-errors E]\n");
 	return 2;
 }
