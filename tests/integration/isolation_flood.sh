@@ -25,7 +25,7 @@ apps="  - name: victim
     command: [sleep, '1000']"
 it_deploy "$(it_deployment "$apps")"
 st=$(it_status_json "$IT_DEP")
-id() { echo "$st" | jq -r --arg n "$1" '.deployments[0].domains[] | select(.name == $n) | .domid'; }
+id() { it_domid "$1" "$st"; }
 v=$(id victim); h=$(id hostile)
 xs_sock=$IT_RUN/xenstored/socket
 it_log "victim=$v hostile=$h"

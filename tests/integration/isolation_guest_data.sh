@@ -20,7 +20,7 @@ apps="  - name: victim
     command: [sleep, '1000']"
 it_deploy "$(it_deployment "$apps")"
 st=$(it_status_json "$IT_DEP")
-id() { echo "$st" | jq -r --arg n "$1" '.deployments[0].domains[] | select(.name == $n) | .domid'; }
+id() { it_domid "$1" "$st"; }
 srv=$(id server); evil=$(id evil); victim=$(id victim); kv=$(id kv)
 # Writes as the guest $1 would: only below its own libretto/ directory.
 as_guest() {

@@ -33,19 +33,7 @@ dep=$(it_deployment "" "  - name: crasher
     restart_limit: 8
     restart_window: 3600")
 
-# Every event with its arrival time (ms) in front.
-ts_subscribe() {
-  local sleeper
-  sleep 300 >/dev/null 2>&1 &
-  sleeper=$!
-  IT_BG_PIDS+=("$sleeper")
-  { echo '{"id":1,"cmd":"subscribe"}'
-    while kill -0 "$sleeper" 2>/dev/null; do sleep 0.2; done; } 2>/dev/null |
-    socat -t 1 - "UNIX-CONNECT:$IT_SOCK" 2>/dev/null |
-    while IFS= read -r line; do printf '%s %s\n' "$(date +%s%3N)" "$line"; done >"$1" &
-  IT_BG_PIDS+=($!)
-}
-ts_subscribe "$IT_TMP/events"
+it_subscribe "$IT_TMP/events" --timestamps
 sleep 0.3
 it_deploy "$dep"
 

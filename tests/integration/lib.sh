@@ -140,20 +140,39 @@ it_request() {
   { printf '%s\n' "$@"; sleep 0.5; } | socat -t 2 - "UNIX-CONNECT:$IT_SOCK" | tail -n +2
 }
 
-# it_subscribe FILE: a raw subscriber whose every line goes to FILE, until
-# the test ends. Nothing of it holds the test's output open.
+# it_subscribe FILE [--timestamps]: a raw subscriber whose every line goes
+# to FILE, until the test ends; with --timestamps, each line has its arrival
+# time (ms since the epoch) and a space in front. Nothing of it holds the
+# test's output open.
 it_subscribe() {
   local sleeper
   sleep 300 >/dev/null 2>&1 &
   sleeper=$!
   IT_BG_PIDS+=("$sleeper")
-  { echo '{"id":1,"cmd":"subscribe"}'
-    while kill -0 "$sleeper" 2>/dev/null; do sleep 0.2; done; } 2>/dev/null |
-    socat -t 1 - "UNIX-CONNECT:$IT_SOCK" >"$1" 2>/dev/null &
+  if [ "${2:-}" = --timestamps ]; then
+    it_subscription "$sleeper" |
+      while IFS= read -r line; do printf '%s %s\n' "$(date +%s%3N)" "$line"; done >"$1" &
+  else
+    it_subscription "$sleeper" >"$1" &
+  fi
   IT_BG_PIDS+=($!)
 }
 
+# it_subscription PID: the daemon's lines after a subscribe, while PID lives.
+it_subscription() {
+  { echo '{"id":1,"cmd":"subscribe"}'
+    while kill -0 "$1" 2>/dev/null; do sleep 0.2; done; } 2>/dev/null |
+    socat -t 1 - "UNIX-CONNECT:$IT_SOCK" 2>/dev/null
+}
+
 it_status_json() { ctl status --json "$@"; }
+
+# it_domid NAME [STATUS_JSON]: the domid of $IT_DEP's domain NAME, from the
+# status given (one read for many names) or from a new one.
+it_domid() {
+  local st=${2:-$(it_status_json "$IT_DEP")}
+  jq -r --arg n "$1" '.deployments[0].domains[] | select(.name == $n) | .domid' <<<"$st"
+}
 
 it_pass() {
   if [ "$IT_FAILS" -ne 0 ]; then

@@ -20,7 +20,7 @@ apps="  - name: alpha
     command: [sleep, '1000']"
 it_deploy "$(it_deployment "$apps")"
 st=$(it_status_json "$IT_DEP")
-id() { echo "$st" | jq -r --arg n "$1" '.deployments[0].domains[] | select(.name == $n) | .domid'; }
+id() { it_domid "$1" "$st"; }
 srv=$(id server); a=$(id alpha); b=$(id beta); dyn=$(id dyn); kv=$(id kv)
 g() { it_xs xenstore-read "/local/domain/$1/libretto/$2" 2>/dev/null; }
 

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe_stats.h"
+
 #define CONNS_MAX 64
 #define SIZE_MAX_ 4096
 
@@ -40,14 +42,6 @@ struct probe {
 	int fd[CONNS_MAX];
 	char last_error[160];
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int open_conn(struct probe *p)
 {
@@ -104,23 +98,6 @@ static int round_trip(struct probe *p, int fd, const char *out, char *in,
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The nearest-rank percentile q (0-100] of n sorted values. */
-static double percentile(const double *v, unsigned n, double q)
-{
-	unsigned rank = (unsigned)((q / 100.0) * n + 0.999999);
-
-	if (rank == 0)
-		rank = 1;
-	return v[(rank > n ? n : rank) - 1];
-}
-
 int main(int argc, char **argv)
 {
 	static char out[SIZE_MAX_], in[SIZE_MAX_];
@@ -172,7 +149,7 @@ int main(int argc, char **argv)
 			out[k] = (char)('a' + (i + (unsigned)k) % 26);
 		if (p.fd[c] < 0)
 			p.fd[c] = open_conn(&p);
-		t0 = now_ms();
+		t0 = probe_now_ms();
 		if (p.fd[c] < 0 ||
 		    round_trip(&p, p.fd[c], out, in, (size_t)size) < 0) {
 			/* A failure costs what a client would have waited:
@@ -183,7 +160,7 @@ int main(int argc, char **argv)
 				close(p.fd[c]);
 			p.fd[c] = -1;
 		} else {
-			rtt[i] = now_ms() - t0;
+			rtt[i] = probe_now_ms() - t0;
 		}
 		if (interval_ms > 0) {
 			struct timespec ts = {interval_ms / 1000,
@@ -195,11 +172,7 @@ int main(int argc, char **argv)
 		if (p.fd[c] >= 0)
 			close(p.fd[c]);
 
-	qsort(rtt, done, sizeof(*rtt), cmp_double);
-	printf("{\"count\":%u,\"errors\":%u,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-	       "\"max_ms\":%.3f,\"last_error\":\"%s\"}\n",
-	       done, errors, percentile(rtt, done, 50),
-	       percentile(rtt, done, 99), rtt[done - 1], p.last_error);
+	probe_print_summary(rtt, done, errors, p.last_error);
 	free(rtt);
 	return errors == 0 ? 0 : 1;
 usage:

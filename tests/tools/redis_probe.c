@@ -27,20 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe_stats.h"
+
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 struct probe {
@@ -154,10 +148,10 @@ int main(int argc, char **argv)
 	}
 	/* Ready: the caller may start switching. */
 	fprintf(stderr, "redis_probe: connected from port %d\n", p.port);
-	p.last_reply = now_ms();
+	p.last_reply = probe_now_ms();
 	while (!stop) {
 		if (probe_once(&p) == 0) {
-			double t = now_ms();
+			double t = probe_now_ms();
 
 			p.requests++;
 			if (t - p.last_reply > p.max_gap_ms)
@@ -172,7 +166,7 @@ int main(int argc, char **argv)
 				usleep(10000);
 			p.reconnects++;
 		}
-		if (progress != NULL && now_ms() - last_progress >= 100) {
+		if (progress != NULL && probe_now_ms() - last_progress >= 100) {
 			/* Replaced whole: a reader never sees it half-written.
 			 */
 			char tmp[4096];
@@ -185,7 +179,7 @@ int main(int argc, char **argv)
 				if (fclose(f) == 0)
 					rename(tmp, progress);
 			}
-			last_progress = now_ms();
+			last_progress = probe_now_ms();
 		}
 		if (interval_ms > 0)
 			usleep((useconds_t)interval_ms * 1000);

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe_stats.h"
+
 #define REPLY_MAX (4u << 20)
 
 static volatile sig_atomic_t stop;
@@ -30,14 +32,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 struct conn {
@@ -144,26 +138,6 @@ static int status_once(struct conn *c, unsigned long id, const char *dep)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The nearest-rank percentile of sorted v. */
-static double percentile(const double *v, size_t n, double p)
-{
-	size_t rank;
-
-	if (n == 0)
-		return 0;
-	rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-	if (rank < 1)
-		rank = 1;
-	return v[(rank > n ? n : rank) - 1];
-}
-
 int main(int argc, char **argv)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -172,7 +146,7 @@ int main(int argc, char **argv)
 	unsigned long count_max = 0, duration_ms = 0, interval_ms = 0;
 	unsigned long errors = 0, id = 1;
 	size_t n = 0, cap = 1024;
-	double *ms = malloc(cap * sizeof(*ms)), start, max = 0;
+	double *ms = malloc(cap * sizeof(*ms)), start;
 
 	if (argc < 2 || ms == NULL) {
 		fprintf(stderr, "usage: status_probe SOCKET [--duration-ms N] "
@@ -207,16 +181,17 @@ int main(int argc, char **argv)
 		       c.last_error);
 		return 1;
 	}
-	start = now_ms();
+	start = probe_now_ms();
 	while (!stop && (count_max == 0 || n < count_max) &&
-	       (duration_ms == 0 || now_ms() - start < (double)duration_ms)) {
-		double t0 = now_ms(), t;
+	       (duration_ms == 0 ||
+		probe_now_ms() - start < (double)duration_ms)) {
+		double t0 = probe_now_ms(), t;
 
 		if (status_once(&c, id++, dep) < 0) {
 			errors++;
 			break; /* the connection's framing is lost */
 		}
-		t = now_ms() - t0;
+		t = probe_now_ms() - t0;
 		if (n == cap) {
 			double *v = realloc(ms, 2 * cap * sizeof(*ms));
 
@@ -226,19 +201,10 @@ int main(int argc, char **argv)
 			cap *= 2;
 		}
 		ms[n++] = t;
-		if (t > max)
-			max = t;
 		if (interval_ms > 0)
 			usleep((useconds_t)interval_ms * 1000);
 	}
-	qsort(ms, n, sizeof(*ms), cmp_double);
-	for (char *p = c.last_error; *p; p++)
-		if (*p == '"' || *p == '\\' || *p < 0x20)
-			*p = '\'';
-	printf("{\"count\":%zu,\"errors\":%lu,\"p50_ms\":%.3f,"
-	       "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"last_error\":\"%s\"}\n",
-	       n, errors, percentile(ms, n, 50), percentile(ms, n, 99), max,
-	       c.last_error);
+	probe_print_summary(ms, n, errors, c.last_error);
 	close(c.fd);
 	free(c.buf);
 	free(ms);
