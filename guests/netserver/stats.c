@@ -5,6 +5,7 @@
  * wakes every watcher.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,48 +38,80 @@ bool stats_dirty(const struct ns_apps *apps, const struct ns_pf_stats *pf,
 	return false;
 }
 
+/* The leaves written, one per counter: a new counter is one line here. */
+struct counter {
+	const char *name;
+	size_t offset;
+};
+
+#define PF_COUNTER(f)                                                          \
+	{                                                                      \
+#f, offsetof(struct ns_pf_stats, f)                            \
+	}
+static const struct counter pf_counters[] = {
+    PF_COUNTER(rx_packets), PF_COUNTER(rx_bytes), PF_COUNTER(tx_packets),
+    PF_COUNTER(tx_bytes),   PF_COUNTER(no_owner), PF_COUNTER(foreign),
+    PF_COUNTER(spoof_arp),
+};
+
+#define APP_COUNTER(f)                                                         \
+	{                                                                      \
+#f, offsetof(struct ns_app_stats, f)                           \
+	}
+static const struct counter app_counters[] = {
+    APP_COUNTER(to_app_packets),
+    APP_COUNTER(to_app_bytes),
+    APP_COUNTER(from_app_packets),
+    APP_COUNTER(from_app_bytes),
+    APP_COUNTER(drops),
+    APP_COUNTER(malformed),
+    APP_COUNTER(rx_ring_full_drops),
+    APP_COUNTER(rx_stalled),
+    APP_COUNTER(rx_stalls),
+    /* Refused by the source checks (forward.c). */
+    APP_COUNTER(spoof_mac),
+    APP_COUNTER(spoof_ip),
+    APP_COUNTER(spoof_port),
+    APP_COUNTER(spoof_arp),
+    APP_COUNTER(bad_ethertype),
+};
+
+/* Every field of the structs is a counter, and every counter is written. */
+_Static_assert(sizeof(pf_counters) / sizeof(pf_counters[0]) *
+		       sizeof(uint64_t) ==
+		   sizeof(struct ns_pf_stats),
+	       "a PF counter without its leaf");
+_Static_assert(sizeof(app_counters) / sizeof(app_counters[0]) *
+		       sizeof(uint64_t) ==
+		   sizeof(struct ns_app_stats),
+	       "an app counter without its leaf");
+
+static void put_all(struct guest_xs *gx, const char *dir,
+		    const struct counter *c, size_t n, const void *now,
+		    void *written)
+{
+	for (size_t i = 0; i < n; i++)
+		put(gx, dir, c[i].name,
+		    *(const uint64_t *)((const char *)now + c[i].offset),
+		    (uint64_t *)((char *)written + c[i].offset));
+}
+
 bool stats_flush(struct guest_xs *gx, struct ns_apps *apps,
 		 const struct ns_pf_stats *pf, struct ns_pf_stats *pf_written)
 {
-	bool any = stats_dirty(apps, pf, pf_written);
-	const char *d = LT_XS_SERVER_STATS;
-
-	if (!any)
+	if (!stats_dirty(apps, pf, pf_written))
 		return false;
-	put(gx, d, "rx_packets", pf->rx_packets, &pf_written->rx_packets);
-	put(gx, d, "rx_bytes", pf->rx_bytes, &pf_written->rx_bytes);
-	put(gx, d, "tx_packets", pf->tx_packets, &pf_written->tx_packets);
-	put(gx, d, "tx_bytes", pf->tx_bytes, &pf_written->tx_bytes);
-	put(gx, d, "no_owner", pf->no_owner, &pf_written->no_owner);
-	put(gx, d, "foreign", pf->foreign, &pf_written->foreign);
-	put(gx, d, "spoof_arp", pf->spoof_arp, &pf_written->spoof_arp);
+	put_all(gx, LT_XS_SERVER_STATS, pf_counters,
+		sizeof(pf_counters) / sizeof(pf_counters[0]), pf, pf_written);
 	for (unsigned i = 0; i < apps->n; i++) {
 		struct ns_app *a = apps->v[i];
-		struct ns_app_stats *s = &a->st, *w = &a->st_written;
 		char dir[96];
 
 		snprintf(dir, sizeof(dir),
 			 LT_XS_SERVER_APPS "/%u/" LT_XS_APP_STATS, a->domid);
-		put(gx, dir, "to_app_packets", s->to_app_packets,
-		    &w->to_app_packets);
-		put(gx, dir, "to_app_bytes", s->to_app_bytes, &w->to_app_bytes);
-		put(gx, dir, "from_app_packets", s->from_app_packets,
-		    &w->from_app_packets);
-		put(gx, dir, "from_app_bytes", s->from_app_bytes,
-		    &w->from_app_bytes);
-		put(gx, dir, "drops", s->drops, &w->drops);
-		put(gx, dir, "malformed", s->malformed, &w->malformed);
-		put(gx, dir, "rx_ring_full_drops", s->rx_ring_full_drops,
-		    &w->rx_ring_full_drops);
-		put(gx, dir, "rx_stalled", s->rx_stalled, &w->rx_stalled);
-		put(gx, dir, "rx_stalls", s->rx_stalls, &w->rx_stalls);
-		/* Refused by the source checks (forward.c). */
-		put(gx, dir, "spoof_mac", s->spoof_mac, &w->spoof_mac);
-		put(gx, dir, "spoof_ip", s->spoof_ip, &w->spoof_ip);
-		put(gx, dir, "spoof_port", s->spoof_port, &w->spoof_port);
-		put(gx, dir, "spoof_arp", s->spoof_arp, &w->spoof_arp);
-		put(gx, dir, "bad_ethertype", s->bad_ethertype,
-		    &w->bad_ethertype);
+		put_all(gx, dir, app_counters,
+			sizeof(app_counters) / sizeof(app_counters[0]), &a->st,
+			&a->st_written);
 	}
 	return true;
 }
