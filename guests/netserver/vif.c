@@ -254,6 +254,10 @@ static void rxq_move(struct ns_app *app)
 	}
 	if (released && v->rxq_mem != NULL)
 		ring_consumer_publish(&v->rxq_out);
+	/* Drained: give the memory back, or every app that ever had a full
+	 * ring would keep a backlog's worth of ours for its whole life. */
+	if (v->rxq_n == 0 && v->rxq_mem != NULL)
+		rxq_free(v);
 }
 
 int ns_vif_put(struct ns_app *app, const void *frame, uint32_t len)
@@ -329,15 +333,18 @@ int ns_vif_rx_poll(struct ns_app *app, uint64_t now)
 
 	if (!v->connected || (v->rxq_n == 0 && !v->rx_stalled))
 		return -1;
+	bool armed = false;
+
 	/* Twice at most: once more if room appeared as we asked for it. */
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2 && !armed; i++) {
 		rxq_move(app);
 		/* Publishes what moved: the app must see it before it is
 		 * asked for room (and prepare_sleep insists). */
 		ns_vif_flush(app);
 		if (v->rxq_n == 0 && !v->rx_stalled)
 			return -1;
-		if (ring_producer_prepare_sleep(&v->rx, v->rx_wait_len))
+		armed = ring_producer_prepare_sleep(&v->rx, v->rx_wait_len);
+		if (armed)
 			break; /* the app notifies us once there is room */
 		if (v->rxq_n == 0) {
 			/* Stalled, and room for the frame it had none for:
@@ -348,6 +355,10 @@ int ns_vif_rx_poll(struct ns_app *app, uint64_t now)
 	}
 	if (v->rx_stalled)
 		return -1;
+	/* Room appeared both times we asked: the app may have passed the
+	 * point where it would notify us, so look again at once. */
+	if (!armed)
+		return 0;
 	if (v->rx_full_since == 0)
 		v->rx_full_since = now;
 	if (now - v->rx_full_since >= NS_RX_STALL_MS) {
