@@ -70,6 +70,10 @@ struct domain {
 	 * and claims beyond PORTS_RUN_TIME_MAX (ports.c). */
 	unsigned ports_malformed, ports_over_cap;
 	unsigned ports_reported; /* which of those were reported (once) */
+	/* Refused claims reported in the current window, and those left
+	 * unreported past PORTS_CONFLICT_REPORTS (ports.c). */
+	struct timespec conflicts_window;
+	unsigned conflicts_reported, conflicts_unreported;
 	/* A RUN step waits for the guest to say it is up (boot.c). */
 	lt_done_fn boot_done;
 	void *boot_arg;

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "guest_value.h"
 #include "log.h"
+#include "timing.h"
 #include "xs.h"
 #include <libretto/protocol.h>
 #include <libretto/xs_paths.h>
@@ -87,6 +89,22 @@ static void claim_remove(struct domain *d, struct port_claim *c)
 	d->nports--;
 }
 
+/* Names d as the port's owner in the portmap and the server's mirror. */
+static int claim_write(struct lt_xs *xs, xs_transaction_t t, struct domain *d,
+		       struct port_claim *c)
+{
+	char path[PATH_LEN];
+
+	c->owner = d->domid;
+	global_path(path, d, c->proto, c->port);
+	if (lt_xs_printf(xs, t, path, "%u", d->domid) < 0)
+		return -1;
+	if (mirror_path(path, d, c->proto, c->port) &&
+	    lt_xs_printf(xs, t, path, "%u", d->domid) < 0)
+		return -1;
+	return 0;
+}
+
 /*
  * Takes the port for d unless another domain holds it: sets c->owner to
  * whoever holds it after the call. Returns -1 only on a xenstore error.
@@ -105,13 +123,7 @@ static int claim_try(struct lt_xs *xs, xs_transaction_t t, struct domain *d,
 		if (c->owner != d->domid)
 			return 0; /* first owner wins */
 	}
-	c->owner = d->domid;
-	if (lt_xs_printf(xs, t, path, "%u", d->domid) < 0)
-		return -1;
-	if (mirror_path(path, d, c->proto, c->port) &&
-	    lt_xs_printf(xs, t, path, "%u", d->domid) < 0)
-		return -1;
-	return 0;
+	return claim_write(xs, t, d, c);
 }
 
 static int claim_release(struct lt_xs *xs, xs_transaction_t t, struct domain *d,
@@ -138,6 +150,54 @@ static int claim_release(struct lt_xs *xs, xs_transaction_t t, struct domain *d,
 	return 0;
 }
 
+static struct port_claim *claim_find(struct domain *d, enum lt_proto proto,
+				     uint16_t port)
+{
+	for (size_t i = 0; i < d->nports; i++)
+		if (d->ports[i].proto == proto && d->ports[i].port == port)
+			return &d->ports[i];
+	return NULL;
+}
+
+static struct domain *domain_by_domid(struct deployment *dep, unsigned domid)
+{
+	struct domain *o;
+
+	TAILQ_FOREACH(o, &dep->domains, entry)
+	if (o->state != DOM_GONE && o->domid == domid)
+		return o;
+	return NULL;
+}
+
+static void conflict_event(struct domain *d, const struct port_claim *c);
+
+/*
+ * A port d declares is held by another app's run-time claim, granted
+ * before a deployment file declared the port: the declaration wins, or an
+ * app could squat the ports the next file will declare and make its
+ * deploy fail. The holder's claim becomes a refused one, reported. A port
+ * the holder declares itself stays its own: EADDRINUSE.
+ */
+static int take_from_run_time(struct lt_xs *xs, xs_transaction_t t,
+			      struct domain *d, struct port_claim *c)
+{
+	struct domain *h = domain_by_domid(d->dep, c->owner);
+	struct port_claim *hc =
+	    h != NULL ? claim_find(h, c->proto, c->port) : NULL;
+
+	if (hc == NULL || hc->declared) {
+		errno = EADDRINUSE;
+		return -1;
+	}
+	if (claim_write(xs, t, d, c) < 0)
+		return -1;
+	hc->owner = d->domid;
+	hc->refusal = PORT_DECLARED;
+	snprintf(hc->owner_name, sizeof(hc->owner_name), "%s", d->be.name);
+	conflict_event(h, hc);
+	return 0;
+}
+
 int ports_claim_declared(struct lt_xs *xs, xs_transaction_t t, struct domain *d)
 {
 	/* The body of a transaction may run again: start from scratch. */
@@ -150,10 +210,8 @@ int ports_claim_declared(struct lt_xs *xs, xs_transaction_t t, struct domain *d)
 
 		if (c == NULL || claim_try(xs, t, d, c) < 0)
 			return -1;
-		if (c->owner != d->domid) {
-			errno = EADDRINUSE;
+		if (c->owner != d->domid && take_from_run_time(xs, t, d, c) < 0)
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -306,17 +364,54 @@ static void owner_json(struct json_object *o, const struct port_claim *c)
 			       json_object_new_string(refusal_error(c)));
 }
 
+/*
+ * Whether a refusal of d's is reported now: at most PORTS_CONFLICT_REPORTS
+ * a domain every PORTS_CONFLICT_WINDOW_MS, so that a guest listing and
+ * withdrawing claims in a loop cannot fill the log and the subscribers'
+ * buffers. What is not reported is counted, and the next report says how
+ * many; status lists every refused claim whatever was reported.
+ */
+static int conflict_report_due(struct domain *d, unsigned *unreported)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((d->conflicts_window.tv_sec == 0 &&
+	     d->conflicts_window.tv_nsec == 0) ||
+	    lt_ms_between(&d->conflicts_window, &now) >=
+		PORTS_CONFLICT_WINDOW_MS) {
+		d->conflicts_window = now;
+		d->conflicts_reported = 0;
+	}
+	if (d->conflicts_reported >= PORTS_CONFLICT_REPORTS) {
+		d->conflicts_unreported++;
+		return 0;
+	}
+	d->conflicts_reported++;
+	*unreported = d->conflicts_unreported;
+	d->conflicts_unreported = 0;
+	return 1;
+}
+
 static void conflict_event(struct domain *d, const struct port_claim *c)
 {
-	struct json_object *data = domain_event_data(d);
+	struct json_object *data;
+	unsigned unreported;
 	char port[16];
 
+	if (!conflict_report_due(d, &unreported))
+		return;
+	data = domain_event_data(d);
 	port_name(port, sizeof(port), c);
-	log_warn("%s/%s claims %s: refused, %s (%s, domain %u)", d->dep->name,
-		 d->be.name, port, refusal_error(c),
-		 c->owner_name[0] != '\0' ? c->owner_name : "no app", c->owner);
+	log_warn("%s/%s claims %s: refused, %s (%s, domain %u); %u refusals "
+		 "unreported before it",
+		 d->dep->name, d->be.name, port, refusal_error(c),
+		 c->owner_name[0] != '\0' ? c->owner_name : "no app", c->owner,
+		 unreported);
 	json_object_object_add(data, "port", json_object_new_string(port));
 	owner_json(data, c);
+	json_object_object_add(data, "unreported",
+			       json_object_new_int64(unreported));
 	engine_emit(d->dep->engine, LT_EV_PORT_CONFLICT, data);
 }
 

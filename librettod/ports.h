@@ -28,6 +28,11 @@ struct domain;
  * memory and work per guest; a real app listens on a handful of ports. */
 #define PORTS_RUN_TIME_MAX 64
 
+/* Refused claims of one domain reported (log line and port-conflict
+ * event) per window; the rest are counted into the next report. */
+#define PORTS_CONFLICT_REPORTS	 16
+#define PORTS_CONFLICT_WINDOW_MS 10000
+
 /* Why a claim is refused (owner != the claimer's domid). */
 enum port_refusal {
 	PORT_HELD,	/* another app holds it in the portmap */

@@ -25,7 +25,7 @@ apps="  - name: victim
     command: [socat, 'TCP-LISTEN:80,fork,reuseaddr', 'SYSTEM:echo hostile']"
 it_deploy "$(it_deployment "$apps")"
 st=$(it_status_json "$IT_DEP")
-id() { echo "$st" | jq -r --arg n "$1" '.deployments[0].domains[] | select(.name == $n) | .domid'; }
+id() { it_domid "$1" "$st"; }
 srv=$(id server); v=$(id victim); h=$(id hostile)
 sip=$(echo "$st" | jq -r .deployments[0].network.server_ip)
 gw=$(echo "$st" | jq -r .deployments[0].network.gateway)
@@ -178,4 +178,41 @@ it_check "and so does deploy" bash -c \
   "echo \"\$0\" | grep -q 'tcp/40000 is an ephemeral port'" "$out"
 it_check "the deployment in force is untouched" \
   [ "$(ctl --json status "$IT_DEP" victim | jq -r .state)" = running ]
+# --- 8. A port squatted before a deployment file declares it ---
+# The hostile app claims tcp/8443 while no app declares it: granted. The
+# operator then deploys an app that declares it: the declaration wins, the
+# deploy succeeds, and the squatter's claim is refused and reported.
+guest_write tcp/8443
+it_check "an undeclared tcp/8443 is granted to hostile" it_wait_for 5 bash -c \
+  "[ \"\$(XENSTORED_PATH=$xs_sock xenstore-read /libretto/portmap/$IT_DEP/tcp/8443 2>/dev/null)\" = $h ]"
+late="  - name: late
+    mode: server
+    command: [socat, 'TCP-LISTEN:8443,fork,reuseaddr', 'SYSTEM:echo late']
+    ports: [tcp/8443]"
+out=$(ctl deploy "$(it_deployment "$apps" "$late")" 2>&1)
+it_check "a deploy that declares the squatted port succeeds" \
+  [ "$(ctl --json status "$IT_DEP" late | jq -r .state)" = running ]
+[ "$(ctl --json status "$IT_DEP" late | jq -r .state)" = running ] || echo "$out" | sed 's/^/    /'
+l=$(it_domid late)
+it_check "tcp/8443 is the declaring app's in both trees" \
+  [ "$(it_xs xenstore-read /libretto/portmap/$IT_DEP/tcp/8443) $(g "$srv" server/portmap/tcp/8443)" = "$l $l" ]
+it_check "the squatter's claim is refused as declared, naming late" it_wait_for 5 bash -c \
+  "jq -cR 'fromjson? | select(.event == \"port-conflict\" and .data.domain == \"hostile\" and .data.port == \"tcp/8443\" and .data.reason == \"declared\" and .data.owner == \"late\")' $IT_TMP/events | grep -q ."
+it_check "the peer reaches late on $sip:8443" it_wait_for 5 bash -c \
+  "[ \"\$($peer timeout 2 socat - TCP:$sip:8443 </dev/null)\" = late ]"
+# --- 9. Refusals in a loop do not flood the log and the subscribers ---
+# Forty claims in the victim's range at once: every one refused and shown
+# in status, at most PORTS_CONFLICT_REPORTS (16) of them reported.
+many=()
+for i in $(seq 200 239); do many+=("tcp/$((vlo + i))"); done
+guest_write "${many[@]}"
+it_check "status shows the forty refused claims" it_wait_for 10 bash -c \
+  "[ \"\$($IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq '[.port_conflicts[] | select(.reason == \"ephemeral\" and .owner == \"victim\")] | length')\" -ge 40 ]"
+sleep 0.5
+reported=$(jq -cR "fromjson? | select(.event == \"port-conflict\" and .data.domain == \"hostile\" and (.data.port | ltrimstr(\"tcp/\") | tonumber) >= $((vlo + 200)) and (.data.port | ltrimstr(\"tcp/\") | tonumber) <= $((vlo + 239)))" "$IT_TMP/events" | wc -l)
+it_log "port-conflict events for the forty: $reported"
+it_check "at most 16 of them reported ($reported)" bash -c "[ $reported -ge 1 ] && [ $reported -le 16 ]"
+it_check "the log has no more lines of them than events" bash -c \
+  "[ \"\$(grep -c 'hostile claims tcp/' '$IT_LOG')\" -le \"\$(jq -cR 'fromjson? | select(.event == \"port-conflict\" and .data.domain == \"hostile\")' '$IT_TMP/events' | wc -l)\" ]"
+guest_rm "${many[@]}"
 it_pass
