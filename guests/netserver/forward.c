@@ -235,7 +235,31 @@ static struct fw_dec arp_from_pf(const struct fw_ctx *c, const uint8_t *eth,
 
 /* ---- what an app may send ---- */
 
-static enum fw_drop check_ipv4(const struct fw_ctx *c, const struct ns_app *app,
+/* Whether ip is a later fragment of a datagram whose first fragment app
+ * sent through the port check. */
+static bool frag_sent(const struct ns_app *app, const uint8_t *ip)
+{
+	uint32_t dst = get_ip(ip + 16);
+	uint16_t id = get16(ip + 4);
+
+	for (unsigned i = 0; i < NS_FRAGS_SENT; i++) {
+		const struct ns_frag_sent *f = &app->frags_sent[i];
+
+		if (f->proto != 0 && f->proto == ip[9] && f->id == id &&
+		    f->dst == dst)
+			return true;
+	}
+	return false;
+}
+
+static void frag_note(struct ns_app *app, const uint8_t *ip)
+{
+	app->frags_sent[app->frags_sent_next] = (struct ns_frag_sent){
+	    .dst = get_ip(ip + 16), .id = get16(ip + 4), .proto = ip[9]};
+	app->frags_sent_next = (app->frags_sent_next + 1) % NS_FRAGS_SENT;
+}
+
+static enum fw_drop check_ipv4(const struct fw_ctx *c, struct ns_app *app,
 			       uint32_t own_ip, const uint8_t *eth, size_t len)
 {
 	const uint8_t *ip = eth + 14;
@@ -250,10 +274,13 @@ static enum fw_drop check_ipv4(const struct fw_ctx *c, const struct ns_app *app,
 	if (app->mode != NS_MODE_SERVER)
 		return FW_DROP_NONE;
 	/* The shared IP: the source port says whose the frame is.  A later
-	 * fragment has none, and is refused (TCP sets DF; the apps' MTU is
-	 * the path's). */
-	if ((get16(ip + 6) & 0x1fff) != 0)
-		return FW_DROP_SPOOF_PORT;
+	 * fragment has none: it passes only as the rest of a datagram whose
+	 * first fragment passed (same destination, IP id and protocol), so
+	 * that a large UDP datagram still leaves whole. Its offset is 8
+	 * bytes at least: it cannot rewrite the ports. */
+	uint16_t frag = get16(ip + 6);
+	if ((frag & 0x1fff) != 0)
+		return frag_sent(app, ip) ? FW_DROP_NONE : FW_DROP_SPOOF_PORT;
 	const uint8_t *l4 = ip + ihl;
 	switch (ip[9]) {
 	case 6:
@@ -262,6 +289,8 @@ static enum fw_drop check_ipv4(const struct fw_ctx *c, const struct ns_app *app,
 		if (len < 14 + ihl + 4 ||
 		    pm_lookup(c->pm, pm, get16(l4)) != app->domid)
 			return FW_DROP_SPOOF_PORT;
+		if (frag & 0x2000) /* more fragments: the rest may follow */
+			frag_note(app, ip);
 		return FW_DROP_NONE;
 	case 1:
 		break;

@@ -107,6 +107,10 @@ struct ns_vif {
 enum ns_mode { NS_MODE_NONE, NS_MODE_SERVER, NS_MODE_DYNAMIC, NS_MODE_DIRECT };
 
 #define NS_ARP_ASKED 4 /* ARP requests in flight per server-mode app */
+/* Datagrams a server-mode app sent fragmented, per app: the later
+ * fragments carry no port, so they pass only as the rest of a first
+ * fragment that passed the port check (forward.c). */
+#define NS_FRAGS_SENT 8
 
 struct ns_app {
 	uint16_t domid;
@@ -125,6 +129,14 @@ struct ns_app {
 	 * app that asked (forward.c).  0 = free. */
 	uint32_t arp_asked[NS_ARP_ASKED];
 	unsigned arp_asked_next;
+	/* Server-mode apps: (destination, IP id, protocol) of the last
+	 * NS_FRAGS_SENT first fragments it sent; proto 0 = free. */
+	struct ns_frag_sent {
+		uint32_t dst;
+		uint16_t id;
+		uint8_t proto;
+	} frags_sent[NS_FRAGS_SENT];
+	unsigned frags_sent_next;
 	struct ns_vif vif;
 	struct ns_app_stats st, st_written;
 };

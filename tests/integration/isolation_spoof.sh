@@ -194,4 +194,13 @@ $peer timeout 10 socat TCP-LISTEN:9999,reuseaddr SYSTEM:'echo from-peer' &
 IT_BG_PIDS+=($!)
 sleep 0.3
 it_check "evil still connects out to the gateway" [ "$(get "$(ns evil)" "$gw" 9999)" = from-peer ]
+# A datagram larger than the app's MTU (9000) leaves in fragments: only
+# the first has the port, and the rest must follow it out whole.
+head -c 20000 /dev/urandom >"$IT_TMP/big.udp"
+$peer timeout 5 socat -u -b 65536 UDP-RECV:9997 OPEN:"$IT_TMP/big.got",creat &
+IT_BG_PIDS+=($!)
+sleep 0.3
+ip netns exec "$(ns evil)" socat -u -b 65536 OPEN:"$IT_TMP/big.udp" "UDP-SENDTO:$gw:9997,sourceport=$evil_eph"
+it_check "evil's 20000-byte UDP datagram reaches the gateway whole, in fragments" it_wait_for 3 \
+  cmp -s "$IT_TMP/big.udp" "$IT_TMP/big.got"
 it_pass

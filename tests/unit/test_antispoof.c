@@ -187,7 +187,8 @@ static void test_server_mode(struct setup *s)
 	/* UDP on a TCP-only claim */
 	n = ipv4(f, SMAC, PEER, SERVER_IP, GATEWAY, 17, 80, 53);
 	CHECK(why(s, 2, f, n) == FW_DROP_SPOOF_PORT);
-	/* a later fragment (no ports), another protocol */
+	/* a later fragment (no ports) of nothing it sent, another
+	 * protocol */
 	n = ipv4(f, SMAC, PEER, SERVER_IP, GATEWAY, 6, 80, 40000);
 	put16(f + 20, 0x20);
 	CHECK(why(s, 2, f, n) == FW_DROP_SPOOF_PORT);
@@ -226,6 +227,61 @@ static void test_server_mode(struct setup *s)
 }
 
 /* A dedicated-IP app: its own MAC and IP, any port. */
+/* A fragmented datagram: the later fragments have no port, and pass only
+ * after a first fragment of the same app (destination, id, protocol)
+ * passed the port check. */
+static void test_fragments(struct setup *s)
+{
+	uint8_t f[128];
+	size_t n;
+
+	/* app 2's first fragment from its own port, id 0x1234, MF set */
+	n = ipv4(f, SMAC, PEER, SERVER_IP, GATEWAY, 17, 80, 53);
+	put16(f + 18, 0x1234);
+	put16(f + 20, 0x2000);
+	CHECK(why(s, 2, f, n) == FW_DROP_SPOOF_PORT); /* udp/80 is not 2's */
+	n = ipv4(f, SMAC, PEER, SERVER_IP, GATEWAY, 17, 32800, 53);
+	put16(f + 18, 0x1234);
+	put16(f + 20, 0x2000);
+	CHECK(fw_from_app(&s->c, 2, f, n).to == FW_PF);
+	/* its later fragments pass, the last one too (MF clear) */
+	n = ipv4(f, SMAC, PEER, SERVER_IP, GATEWAY, 17, 0, 0);
+	put16(f + 18, 0x1234);
+	put16(f + 20, 0x2000 | 185);
+	CHECK(fw_from_app(&s->c, 2, f, n).to == FW_PF);
+	put16(f + 20, 370);
+	CHECK(fw_from_app(&s->c, 2, f, n).to == FW_PF);
+	/* another id, another protocol, another destination: refused */
+	put16(f + 18, 0x1235);
+	CHECK(why(s, 2, f, n) == FW_DROP_SPOOF_PORT);
+	n = ipv4(f, SMAC, PEER, SERVER_IP, GATEWAY, 6, 0, 0);
+	put16(f + 18, 0x1234);
+	put16(f + 20, 185);
+	CHECK(why(s, 2, f, n) == FW_DROP_SPOOF_PORT);
+	n = ipv4(f, SMAC, PEER, SERVER_IP, "10.0.0.9", 17, 0, 0);
+	put16(f + 18, 0x1234);
+	put16(f + 20, 185);
+	CHECK(why(s, 2, f, n) == FW_DROP_SPOOF_PORT);
+	/* another server-mode app cannot send the rest of 2's datagram */
+	n = ipv4(f, SMAC, PEER, SERVER_IP, GATEWAY, 17, 0, 0);
+	put16(f + 18, 0x1234);
+	put16(f + 20, 185);
+	CHECK(why(s, 4, f, n) == FW_DROP_SPOOF_PORT);
+	/* the table keeps the last NS_FRAGS_SENT datagrams only */
+	for (unsigned i = 0; i < NS_FRAGS_SENT; i++) {
+		n = ipv4(f, SMAC, PEER, SERVER_IP, GATEWAY, 17, 32800, 53);
+		put16(f + 18, (uint16_t)(0x2000 + i));
+		put16(f + 20, 0x2000);
+		CHECK(fw_from_app(&s->c, 2, f, n).to == FW_PF);
+	}
+	n = ipv4(f, SMAC, PEER, SERVER_IP, GATEWAY, 17, 0, 0);
+	put16(f + 18, 0x1234);
+	put16(f + 20, 185);
+	CHECK(why(s, 2, f, n) == FW_DROP_SPOOF_PORT);
+	put16(f + 18, 0x2000 + NS_FRAGS_SENT - 1);
+	CHECK(fw_from_app(&s->c, 2, f, n).to == FW_PF);
+}
+
 static void test_dedicated(struct setup *s)
 {
 	uint8_t f[128];
@@ -445,6 +501,7 @@ int main(void)
 
 	setup(&s);
 	test_server_mode(&s);
+	test_fragments(&s);
 	test_dedicated(&s);
 	test_arp_from_apps(&s);
 	test_arp_replies(&s);
