@@ -11,6 +11,7 @@
 #include "log.h"
 #include "timing.h"
 #include "xs.h"
+#include "xs_index.h"
 #include <libretto/protocol.h>
 #include <libretto/xs_paths.h>
 
@@ -118,7 +119,10 @@ static int claim_try(struct lt_xs *xs, xs_transaction_t t, struct domain *d,
 	global_path(path, d, c->proto, c->port);
 	owner = lt_xs_read(xs, t, path);
 	if (owner != NULL) {
-		c->owner = (unsigned)strtoul(owner, NULL, 10);
+		/* dom0's own node; a value that is not a domid holds it for
+		 * nobody we know (0), as a corrupted entry should */
+		if (xs_uint_parse(owner, &c->owner) < 0)
+			c->owner = 0;
 		free(owner);
 		if (c->owner != d->domid)
 			return 0; /* first owner wins */
@@ -131,6 +135,7 @@ static int claim_release(struct lt_xs *xs, xs_transaction_t t, struct domain *d,
 {
 	char path[PATH_LEN];
 	char *owner;
+	unsigned holder;
 	int mine;
 
 	if (c->owner != d->domid)
@@ -138,7 +143,8 @@ static int claim_release(struct lt_xs *xs, xs_transaction_t t, struct domain *d,
 	global_path(path, d, c->proto, c->port);
 	owner = lt_xs_read(xs, t, path);
 	/* Only what still names this domain: a successor may hold it. */
-	mine = owner != NULL && (unsigned)strtoul(owner, NULL, 10) == d->domid;
+	mine = owner != NULL && xs_uint_parse(owner, &holder) == 0 &&
+	       holder == d->domid;
 	free(owner);
 	if (!mine)
 		return 0;

@@ -2,21 +2,17 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
-/* s's value when it is a canonical decimal of at most max, else -1. */
+#include "guest_value.h"
+
+/* One grammar of a canonical decimal for the daemon: guest_value's. */
 static long long canonical(const char *s, unsigned long long max)
 {
-	unsigned long long v = 0;
+	uint64_t v;
 
-	if (s == NULL || s[0] == '\0' || (s[0] == '0' && s[1] != '\0'))
+	if (s == NULL || guest_u64(s, max, &v) != GUEST_OK)
 		return -1;
-	for (const char *p = s; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		v = v * 10 + (unsigned long long)(*p - '0');
-		if (v > max)
-			return -1; /* stops before it can overflow */
-	}
 	return (long long)v;
 }
 
