@@ -31,14 +31,7 @@ static const char *node_name(const struct domain *writer, const char *path)
 /* Whether f is due a report for writer now; notes it if so. */
 static int report_due(struct guest_refusals *r, enum guest_fault f)
 {
-	struct timespec now, *last = &r->reported[f];
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((last->tv_sec != 0 || last->tv_nsec != 0) &&
-	    lt_ms_between(last, &now) < GUEST_REPORT_INTERVAL_MS)
-		return 0;
-	*last = now;
-	return 1;
+	return lt_interval_due(&r->reported[f], GUEST_REPORT_INTERVAL_MS);
 }
 
 void guest_refused(struct domain *writer, const char *path, const char *value,

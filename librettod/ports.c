@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine.h"
 #include "guest_value.h"
@@ -379,16 +378,8 @@ static void owner_json(struct json_object *o, const struct port_claim *c)
  */
 static int conflict_report_due(struct domain *d, unsigned *unreported)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((d->conflicts_window.tv_sec == 0 &&
-	     d->conflicts_window.tv_nsec == 0) ||
-	    lt_ms_between(&d->conflicts_window, &now) >=
-		PORTS_CONFLICT_WINDOW_MS) {
-		d->conflicts_window = now;
-		d->conflicts_reported = 0;
-	}
+	if (lt_interval_due(&d->conflicts_window, PORTS_CONFLICT_WINDOW_MS))
+		d->conflicts_reported = 0; /* a new window */
 	if (d->conflicts_reported >= PORTS_CONFLICT_REPORTS) {
 		d->conflicts_unreported++;
 		return 0;

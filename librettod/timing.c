@@ -16,6 +16,18 @@ double lt_ms_since(const struct timespec *a)
 	return lt_ms_between(a, &now);
 }
 
+int lt_interval_due(struct timespec *last, double interval_ms)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((last->tv_sec != 0 || last->tv_nsec != 0) &&
+	    lt_ms_between(last, &now) < interval_ms)
+		return 0;
+	*last = now;
+	return 1;
+}
+
 struct json_object *lt_ms_json(double ms)
 {
 	char buf[32];

@@ -11,5 +11,8 @@ double lt_ms_since(const struct timespec *a);
 /* Milliseconds as a JSON number to the microsecond, so that events stay
  * short. */
 struct json_object *lt_ms_json(double ms);
+/* Whether interval_ms has passed since *last (all zero: never), for the
+ * rate limits of reports; when it has, *last becomes now. */
+int lt_interval_due(struct timespec *last, double interval_ms);
 
 #endif

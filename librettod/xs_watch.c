@@ -57,9 +57,8 @@ struct watch_source {
 	double tokens;
 	struct timespec refilled;
 	struct timespec throttle_ended; /* valid once throttles > 0 */
-	struct timespec reported;	/* valid once a report was made */
-	int reported_once;
-	int episode_reported; /* this throttle's start was reported */
+	struct timespec reported;	/* the last report; zero: none */
+	int episode_reported;		/* this throttle's start was reported */
 	struct event *timer;
 	struct lt_xs_fairness f;
 };
@@ -227,18 +226,13 @@ static void timer_arm(struct watch_source *s)
 static void source_report(struct watch_source *s)
 {
 	struct xs_watches *ws = s->xs->watches;
-	struct timespec now;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (s->reported_once &&
-	    lt_ms_between(&s->reported, &now) < LT_XS_FAIR_REPORT_S * 1e3) {
+	if (!lt_interval_due(&s->reported, LT_XS_FAIR_REPORT_S * 1e3)) {
 		s->f.unreported++;
 		s->episode_reported = 0;
 		return;
 	}
 	s->episode_reported = 1;
-	s->reported_once = 1;
-	s->reported = now;
 	if (ws->on_throttle != NULL)
 		ws->on_throttle(ws->on_throttle_arg, &s->f);
 	else
