@@ -388,45 +388,34 @@ static enum fw_drop check_source(const struct fw_ctx *c, struct ns_app *app,
 void fw_count_drop(enum fw_drop why, struct ns_app_stats *app,
 		   struct ns_pf_stats *pf)
 {
+	/* An app's refused frame under its reason; the rest are the PF's:
+	 * the wire's ARP claims, foreign frames, frames nobody owns. */
+	uint64_t *n = &pf->no_owner;
+
 	switch (why) {
 	case FW_DROP_FOREIGN:
-		pf->foreign++;
-		return;
+		n = &pf->foreign;
+		break;
 	case FW_DROP_SPOOF_MAC:
-		if (app != NULL) {
-			app->spoof_mac++;
-			return;
-		}
+		n = app != NULL ? &app->spoof_mac : n;
 		break;
 	case FW_DROP_SPOOF_IP:
-		if (app != NULL) {
-			app->spoof_ip++;
-			return;
-		}
+		n = app != NULL ? &app->spoof_ip : n;
 		break;
 	case FW_DROP_SPOOF_PORT:
-		if (app != NULL) {
-			app->spoof_port++;
-			return;
-		}
+		n = app != NULL ? &app->spoof_port : n;
 		break;
 	case FW_DROP_SPOOF_ARP:
-		if (app != NULL)
-			app->spoof_arp++;
-		else
-			pf->spoof_arp++;
-		return;
+		n = app != NULL ? &app->spoof_arp : &pf->spoof_arp;
+		break;
 	case FW_DROP_BAD_ETHERTYPE:
-		if (app != NULL) {
-			app->bad_ethertype++;
-			return;
-		}
+		n = app != NULL ? &app->bad_ethertype : n;
 		break;
 	case FW_DROP_NONE:
 	case FW_DROP_NO_OWNER:
 		break;
 	}
-	pf->no_owner++;
+	(*n)++;
 }
 
 struct fw_dec fw_from_pf(const struct fw_ctx *c, const uint8_t *eth, size_t len)
