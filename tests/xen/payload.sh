@@ -42,3 +42,42 @@ node_is() { [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
 no_node() { ! xenstore-exists "$1" 2>/dev/null; }
 is_gone() { ! xl domid "$1" >/dev/null 2>&1; }
 only_dom0() { [ "$(xl list | awk 'NR > 1 {print $1}')" = Domain-0 ]; }
+
+# status_sampling_start LABEL: asks librettod for its status every 50 ms
+# in the background (status_probe on $SOCK, one request at a time), until
+# status_sampling_report LABEL.  LABEL says what runs meanwhile; any
+# number of labels may sample at once.
+_status_key() { printf '%s' "$1" | tr -c 'A-Za-z0-9' '_'; }
+status_sampling_start() {
+	_ss_key=$(_status_key "$1")
+	status_probe "$SOCK" --interval-ms 50 >"/tmp/status-$_ss_key.json" 2>&1 &
+	echo $! >"/tmp/status-$_ss_key.pid"
+}
+# status_sampling_report LABEL: stops the sampler of LABEL (SIGTERM: a
+# request in flight is still answered and counted) and checks that every
+# request was answered, none slower than the bounds: the daemon's loop is
+# never held (docs/xen.md, "On the loop").  The figures are printed in
+# every case.
+STATUS_P99_MAX_MS=500
+STATUS_MAX_MS=1000
+status_sampling_report() {
+	_ss_key=$(_status_key "$1")
+	_ss_pid=$(cat "/tmp/status-$_ss_key.pid" 2>/dev/null)
+	if [ -z "$_ss_pid" ]; then
+		fail "status answered during $1: no sampler was started"
+		return
+	fi
+	kill -TERM "$_ss_pid" 2>/dev/null
+	wait "$_ss_pid" 2>/dev/null
+	rm -f "/tmp/status-$_ss_key.pid"
+	_ss_json=$(tail -n 1 "/tmp/status-$_ss_key.json")
+	_ss_line=$(printf '%s' "$_ss_json" | jq -r '"\(.count) samples, \(.errors) errors, p99 \(.p99_ms // "-") ms, max \(.max_ms // "-") ms"' 2>/dev/null)
+	if printf '%s' "$_ss_json" | jq -e --argjson p99 $STATUS_P99_MAX_MS \
+		--argjson max $STATUS_MAX_MS \
+		'.count > 0 and .errors == 0 and .p99_ms < $p99 and .max_ms < $max' \
+		>/dev/null 2>&1; then
+		pass "status answered during $1: $_ss_line"
+	else
+		fail "status answered during $1: ${_ss_line:-no figures} (bounds: p99 < $STATUS_P99_MAX_MS ms, max < $STATUS_MAX_MS ms, no error) $(printf '%s' "$_ss_json" | jq -r '.last_error // empty' 2>/dev/null)"
+	fi
+}
