@@ -1,13 +1,15 @@
 /*
  * The xen backend: PV domains on a real Xen through libxenlight
- * (docs/xen.md).  One libxl context, driven from the daemon's libevent
- * loop (xl_loop.c); libxl's child processes reaped from the loop's SIGCHLD
- * event; every long libxl call asynchronous (xl_async.c).  This file holds
- * the context's life and libxl's domain events; xl_*.c the rest.
+ * (docs/xen.md).  One libxl context, owned by the libxl thread
+ * (xl_thread.h), whose own libevent base watches libxl's fds and timeouts
+ * (xl_loop.c); libxl's child processes reaped on the SIGCHLD the daemon's
+ * loop relays; every result back on the loop.  This file holds the
+ * context's life and libxl's domain events; xl_*.c the rest.
  */
 #include <errno.h>
 #include <event2/event.h>
 #include <libxl_event.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "util.h"
 #include "xl_backend.h"
 #include "xl_loop.h"
+#include "xl_thread.h"
 #include "xs.h"
 
 /* The device of Xen's hypercalls, present in dom0 only. */
@@ -26,13 +29,17 @@
 
 /* A domain event, copied out of libxl to be handled from the loop. */
 struct xl_event {
-	TAILQ_ENTRY(xl_event) entry;
+	struct xl_backend *xb;
 	int type;
 	uint32_t domid;
 	int shutdown_reason;
 };
 
-/* --- what the loop tells libxl (xl_loop.h) --------------------------- */
+/* How long a stopping daemon waits for the libxl thread to leave libxl:
+ * longer than an unplug's polling of its backend. */
+#define XL_THREAD_STOP_MS 10000
+
+/* --- what the libxl thread's base tells libxl (xl_loop.h) -------------- */
 
 static void sink_fd(void *arg, void *for_libxl, int fd, short events,
 		    short revents)
@@ -50,58 +57,81 @@ static void sink_timeout(void *arg, void *for_libxl)
 }
 
 /*
- * The loop owns SIGCHLD (libxl_sigchld_owner_mainloop), and libxl reaps
- * only its own children (waitpid on each of their pids): a waitpid(-1)
- * here would take the status of a child watched through its pidfd
- * (spawn.h). Under this backend the daemon starts no child of its own
- * (spawn.c serves the sim), so libxl's are the only ones.
+ * The loop owns SIGCHLD (libxl_sigchld_owner_mainloop) and relays it to
+ * the libxl thread, and libxl reaps only its own children (waitpid on
+ * each of their pids): a waitpid(-1) here would take the status of a
+ * child watched through its pidfd (spawn.h). Under this backend the
+ * daemon starts no child of its own (spawn.c serves the sim), so libxl's
+ * are the only ones.
  */
-static void sink_sigchld(void *arg)
+static int sigchld_start(libxl_ctx *ctx, void *arg,
+			 const libxl_asyncop_how *how)
+{
+	(void)arg, (void)how;
+	libxl_childproc_sigchld_occurred(ctx);
+	return 0;
+}
+
+static void sigchld_caught(evutil_socket_t sig, short what, void *arg)
 {
 	struct xl_backend *xb = arg;
 
-	libxl_childproc_sigchld_occurred(xb->ctx);
+	(void)sig, (void)what;
+	if (xl_thread_call(xb->thread, sigchld_start, NULL, NULL, xb) < 0)
+		log_err("libxl's children: SIGCHLD not relayed: out of memory");
 }
 
 static const libxl_childproc_hooks childproc_hooks = {
     .chldowner = libxl_sigchld_owner_mainloop,
 };
 
-/* --- libxl's domain events --------------------------------------------- */
+/* --- libxl's domain events, from the libxl thread ---------------------- */
 
-static void events_drain(evutil_socket_t fd, short what, void *arg)
+static void event_deliver(void *arg, int rc)
 {
-	struct xl_backend *xb = arg;
-	struct xl_event *ev;
+	struct xl_event *ev = arg;
 
-	(void)fd, (void)what;
-	while ((ev = TAILQ_FIRST(&xb->events)) != NULL) {
-		TAILQ_REMOVE(&xb->events, ev, entry);
-		xl_domain_event(xb, ev->type, ev->domid, ev->shutdown_reason);
-		free(ev);
-	}
+	(void)rc;
+	xl_domain_event(ev->xb, ev->type, ev->domid, ev->shutdown_reason);
+	free(ev);
 }
 
-/* Called from inside libxl: only copies the event out. */
+/* Called from inside libxl, on its thread: only copies the event out. */
 static void event_occurs(void *user, libxl_event *event)
 {
 	struct xl_backend *xb = user;
 	struct xl_event *ev = calloc(1, sizeof(*ev));
 
-	if (ev == NULL) {
-		log_err("libxl event %s of domain %u lost: out of memory",
-			libxl_event_type_to_string(event->type),
-			(unsigned)event->domid);
-	} else {
+	if (ev != NULL) {
+		ev->xb = xb;
 		ev->type = event->type;
 		ev->domid = event->domid;
 		if (event->type == LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN)
 			ev->shutdown_reason =
 			    event->u.domain_shutdown.shutdown_reason;
-		TAILQ_INSERT_TAIL(&xb->events, ev, entry);
-		event_active(xb->events_ev, 0, 0);
+	}
+	if (ev == NULL ||
+	    xl_thread_to_loop(xb->thread, event_deliver, ev, 0) < 0) {
+		log_err("libxl event %s of domain %u lost: out of memory",
+			libxl_event_type_to_string(event->type),
+			(unsigned)event->domid);
+		free(ev);
 	}
 	libxl_event_free(xb->ctx, event);
+}
+
+struct xl_disaster {
+	struct xl_backend *xb;
+	char why[512];
+};
+
+static void disaster_deliver(void *arg, int rc)
+{
+	struct xl_disaster *d = arg;
+
+	(void)rc;
+	d->xb->be->events.backend_failed(d->xb->be->events.arg, d->why);
+	free(d);
 }
 
 /* libxl could not deliver events (out of memory, xenstore broken): ends
@@ -110,13 +140,21 @@ static void disaster(void *user, libxl_event_type type, const char *msg,
 		     int errnoval)
 {
 	struct xl_backend *xb = user;
-	char why[512];
+	struct xl_disaster *d = calloc(1, sizeof(*d));
 
-	snprintf(why, sizeof(why), "libxl lost %s events: %s%s%s",
+	if (d == NULL) {
+		log_err("libxl lost events, and the daemon could not say so: "
+			"out of memory");
+		return;
+	}
+	d->xb = xb;
+	snprintf(d->why, sizeof(d->why), "libxl lost %s events: %s%s%s",
 		 type ? libxl_event_type_to_string(type) : "domain", msg,
 		 errnoval >= 0 ? ": " : "",
 		 errnoval >= 0 ? strerror(errnoval) : "");
-	xb->be->events.backend_failed(xb->be->events.arg, why);
+	log_err("%s", d->why);
+	if (xl_thread_to_loop(xb->thread, disaster_deliver, d, 0) < 0)
+		free(d);
 }
 
 static const libxl_event_hooks event_hooks = {
@@ -146,39 +184,52 @@ static int check_image(const char *key, const char *path, char **err)
 	return 0;
 }
 
-static void xb_free(struct xl_backend *xb)
+/* On the libxl thread once it stops (or on the loop when it never ran):
+ * libxl_ctx_free requires no operation in flight; those end with the
+ * process, which exits next. */
+static void ctx_release(void *arg, libxl_ctx *ctx, unsigned in_flight)
 {
-	unsigned in_flight;
+	struct xl_backend *xb = arg;
 
-	xl_domain_release_all(xb);
-	xl_deployment_release_all(xb);
-	xl_vf_mac_release_all(xb);
-	in_flight = xl_async_release(xb);
-	if (xb->xs != NULL)
-		lt_xs_close(xb->xs);
 	if (in_flight > 0) {
-		/* libxl_ctx_free requires no operation in flight; they end
-		 * with the process, which exits next. */
 		log_warn("leaving %u libxl operations in flight", in_flight);
 		return;
 	}
-	/* libxl deregisters its fds through the loop's hooks: the loop
-	 * goes after the context. */
-	if (xb->ctx != NULL)
-		libxl_ctx_free(xb->ctx);
+	/* libxl deregisters its fds through the hooks: the loop of its
+	 * events goes after the context. */
+	if (ctx != NULL)
+		libxl_ctx_free(ctx);
 	xl_loop_free(xb->loop);
 	/* What xtl_logger_destroy does, without linking libxentoollog for
 	 * one call. */
 	if (xb->logger != NULL)
 		xb->logger->destroy(xb->logger);
-	while (!TAILQ_EMPTY(&xb->events)) {
-		struct xl_event *ev = TAILQ_FIRST(&xb->events);
+}
 
-		TAILQ_REMOVE(&xb->events, ev, entry);
-		free(ev);
+static void xb_free(struct xl_backend *xb)
+{
+	/* Posts the unwatching of every domain to the libxl thread, which
+	 * makes it before it stops. */
+	xl_domain_release_all(xb);
+	xl_deployment_release_all(xb);
+	xl_vf_mac_release_all(xb);
+	xl_async_release(xb);
+	if (xb->xs != NULL)
+		lt_xs_close(xb->xs);
+	if (xb->sigchld_ev != NULL)
+		event_free(xb->sigchld_ev);
+	if (xb->thread != NULL) {
+		if (xl_thread_stop(xb->thread, ctx_release, xb,
+				   XL_THREAD_STOP_MS) < 0) {
+			/* It refers to xb: both are left to the exit. */
+			log_warn("the libxl thread is still inside libxl after "
+				 "%u ms: left to the daemon's exit",
+				 XL_THREAD_STOP_MS);
+			return;
+		}
+	} else {
+		ctx_release(xb, xb->ctx, 0);
 	}
-	if (xb->events_ev != NULL)
-		event_free(xb->events_ev);
 	free(xb);
 }
 
@@ -187,9 +238,9 @@ static int ctx_start(struct xl_backend *xb, char **err)
 	struct xl_loop_sink sink = {
 	    .fd_occurred = sink_fd,
 	    .timeout_occurred = sink_timeout,
-	    .sigchld = sink_sigchld,
 	    .arg = xb,
 	};
+	struct xl_thread *thread;
 	const libxl_version_info *v;
 
 	xb->logger = xl_log_new();
@@ -204,9 +255,15 @@ static int ctx_start(struct xl_backend *xb, char **err)
 				  "--backend sim");
 		return -1;
 	}
-	xb->loop = xl_loop_new(xb->be->base, &sink, err);
-	if (xb->loop == NULL)
+	thread = xl_thread_new(xb->be->base, xb->ctx, err);
+	if (thread == NULL)
 		return -1;
+	xb->loop = xl_loop_new(xl_thread_base(thread), &sink, err);
+	if (xb->loop == NULL) {
+		xl_thread_stop(thread, ctx_release, xb, 0); /* never ran */
+		xb->ctx = NULL, xb->logger = NULL;
+		return -1;
+	}
 	libxl_osevent_register_hooks(xb->ctx, &xl_loop_hooks, xb->loop);
 	libxl_childproc_setmode(xb->ctx, &childproc_hooks, xb);
 	libxl_event_register_callbacks(xb->ctx, &event_hooks, xb);
@@ -215,6 +272,21 @@ static int ctx_start(struct xl_backend *xb, char **err)
 		snprintf(xb->xen_version, sizeof(xb->xen_version), "%d.%d%s",
 			 v->xen_version_major, v->xen_version_minor,
 			 v->xen_version_extra ? v->xen_version_extra : "");
+	/* From here on only the libxl thread calls libxl. */
+	xb->sigchld_ev =
+	    evsignal_new(xb->be->base, SIGCHLD, sigchld_caught, xb);
+	if (xb->sigchld_ev == NULL || evsignal_add(xb->sigchld_ev, NULL) < 0) {
+		*err = lt_strdupf("libxl's children: cannot watch SIGCHLD");
+		xl_thread_stop(thread, ctx_release, xb, 0);
+		xb->ctx = NULL, xb->logger = NULL, xb->loop = NULL;
+		return -1;
+	}
+	if (xl_thread_start(thread, err) < 0) {
+		xl_thread_stop(thread, ctx_release, xb, 0);
+		xb->ctx = NULL, xb->logger = NULL, xb->loop = NULL;
+		return -1;
+	}
+	xb->thread = thread;
 	return 0;
 }
 
@@ -243,15 +315,8 @@ static int xen_init(struct backend *be, lt_done_fn done, void *arg, char **err)
 	xb->sysfs_root = "/sys";
 	LIST_INIT(&xb->domains);
 	LIST_INIT(&xb->deployments);
-	LIST_INIT(&xb->aos);
 	LIST_INIT(&xb->deferred);
 	LIST_INIT(&xb->mac_ops);
-	TAILQ_INIT(&xb->events);
-	xb->events_ev = event_new(be->base, -1, 0, events_drain, xb);
-	if (xb->events_ev == NULL) {
-		*err = lt_strdupf("out of memory");
-		goto fail;
-	}
 	if (ctx_start(xb, err) < 0)
 		goto fail;
 	xb->xs = lt_xs_open(be->base, NULL, err);

@@ -2,8 +2,9 @@
  * The xen backend's internals, shared by its files (docs/xen.md):
  *   backend_xen.c  the ops table, init, describe, shutdown; libxl's events
  *   xl_log.c       libxl's messages in the daemon's log
- *   xl_loop.c      libxl's fds, timeouts and SIGCHLD on the libevent loop
- *   xl_async.c     libxl's completions and our done callbacks, from the loop
+ *   xl_thread.c    the libxl thread: every libxl call, results to the loop
+ *   xl_loop.c      libxl's fds and timeouts on the libxl thread's base
+ *   xl_async.c     our done callbacks, from the loop
  *   xl_config.c    the libxl_domain_config of a domain (pure)
  *   xl_boot.c      the boot nodes the guest image's /init reads
  *   xl_exit.c      how a domain's end becomes a wait status (pure)
@@ -32,30 +33,30 @@
 struct event;
 struct lt_xs;
 struct xl_loop;
-struct xl_ao;
+struct xl_thread;
 struct xl_domain;
 struct xl_deployment;
 struct xl_deferred;
-struct xl_event;
 struct xl_vf_mac_op;
 
 struct xl_backend {
 	struct backend *be;
 	xentoollog_logger *logger;
+	/* Called on the libxl thread only (xl_thread.h), past the init. */
 	libxl_ctx *ctx;
+	struct xl_thread *thread;
+	/* the libxl thread's watch of libxl's fds and timeouts */
 	struct xl_loop *loop;
+	/* SIGCHLD, relayed to the libxl thread */
+	struct event *sigchld_ev;
 	/* boot nodes and exit statuses: a connection of the backend's own */
 	struct lt_xs *xs;
 	char xen_version[64]; /* "4.17.3" */
 	const char *sysfs_root;
 	LIST_HEAD(, xl_domain) domains;
 	LIST_HEAD(, xl_deployment) deployments;
-	/* libxl operations in flight and done callbacks not yet called */
-	LIST_HEAD(, xl_ao) aos;
+	/* done callbacks not yet called */
 	LIST_HEAD(, xl_deferred) deferred;
-	/* Domain events libxl reported, handled from the loop. */
-	TAILQ_HEAD(, xl_event) events;
-	struct event *events_ev;
 	/* VF MACs being set over rtnetlink (xl_vf_mac.c) */
 	LIST_HEAD(, xl_vf_mac_op) mac_ops;
 };
@@ -64,23 +65,12 @@ struct xl_backend {
 xentoollog_logger *xl_log_new(void);
 
 /* xl_async.c */
-/*
- * Fills *how so that libxl's completion of the call it is passed to runs
- * finish(arg, rc) from the loop, never from inside libxl. NULL when out of
- * memory. When the libxl call returns an error (it did not start), the
- * caller hands the ao back with xl_ao_abandon.
- */
-struct xl_ao *xl_ao_new(struct xl_backend *xb,
-			void (*finish)(void *arg, int rc), void *arg,
-			libxl_asyncop_how *how);
-void xl_ao_abandon(struct xl_ao *ao);
 /* done(arg, err, msg) from the loop; msg is copied. 0, or -1 with *err
  * when out of memory (done is then never called). */
 int xl_defer_done(struct xl_backend *xb, lt_done_fn done, void *arg, int err,
 		  const char *msg, char **errp);
-/* Shutdown: frees what never ran. Aos still in flight are left (their
- * libxl operation still refers to them); returns how many. */
-unsigned xl_async_release(struct xl_backend *xb);
+/* Shutdown: frees what never ran. */
+void xl_async_release(struct xl_backend *xb);
 
 /* xl_config.c */
 /* "<deployment>-<domain>": the server is "<deployment>-server". */
@@ -141,6 +131,9 @@ void xl_domain_event(struct xl_backend *xb, int type, uint32_t domid,
 		     int shutdown_reason);
 /* Shutdown: stops watching every domain; they keep running. */
 void xl_domain_release_all(struct xl_backend *xb);
+/* Whether domid is one of the backend's domains, as far as the loop
+ * knows (no libxl call). */
+int xl_domain_known(struct xl_backend *xb, uint32_t domid);
 /* The domid of dep's network server while Xen has it, else 0. */
 uint32_t xl_domain_server_domid(struct xl_backend *xb,
 				const struct be_deployment *dep);

@@ -14,9 +14,11 @@
  * (xl_exit.c).  An engine's destroy that comes meanwhile joins that
  * destroy, and then no end is reported.
  *
- * Every libxl completion arrives through xl_async.c, from the loop.  A
- * struct xl_domain exists while the domain holds something in Xen or a
- * request is in flight, and goes with the last of them.
+ * Every libxl call is made on the libxl thread (xl_thread.h), its result
+ * handled on the loop: the fields a call reads or writes there (marked
+ * "thread" below) are the loop's again once its result came.  A struct
+ * xl_domain exists while the domain holds something in Xen or a request
+ * is in flight, and goes with the last of them.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +30,7 @@
 #include "log.h"
 #include "util.h"
 #include "xl_backend.h"
+#include "xl_thread.h"
 #include "xs.h"
 #include <libretto/xs_paths.h>
 
@@ -38,14 +41,19 @@ struct xl_domain {
 	struct xl_backend *xb;
 	struct be_domain *dom;
 	char name[XL_NAME_SIZE];
-	uint32_t domid; /* 0: nothing of it in Xen */
-	int paused;	/* created, not yet run */
-	libxl_evgen_domain_death *death;
-	/* While a create runs, libxl reads these. */
+	uint32_t domid;			 /* 0: nothing of it in Xen */
+	int paused;			 /* created, not yet run */
+	libxl_evgen_domain_death *death; /* NULL: its end is not watched */
+	/* thread: a create's config, and what it made */
 	libxl_domain_config config;
 	int config_live;
 	uint32_t new_domid;
-	unsigned aos; /* libxl operations in flight on it */
+	uint32_t other; /* the domid of a domain that has its name */
+	libxl_evgen_domain_death *new_death;
+	int watch_rc;
+	/* thread: the domid an unpause, a destroy is for */
+	uint32_t run_domid, destroy_domid;
+	unsigned aos; /* libxl calls in flight on it */
 	/* The engine's request in flight. */
 	enum xl_request req;
 	lt_done_fn done;
@@ -82,29 +90,45 @@ static struct xl_domain *xd_get(struct xl_backend *xb, struct be_domain *dom)
 	return xd;
 }
 
-static void death_disable(struct xl_domain *xd)
+static int death_off(libxl_ctx *ctx, void *arg, const libxl_asyncop_how *how)
 {
-	if (xd->death != NULL) {
-		libxl_evdisable_domain_death(xd->xb->ctx, xd->death);
-		xd->death = NULL;
-	}
+	(void)how;
+	libxl_evdisable_domain_death(ctx, arg);
+	return 0;
 }
 
-static int death_enable(struct xl_domain *xd, char **err)
+/* Events the watch made before the thread drops it still come: they are
+ * ignored, as xd->death is NULL from now on (xd_watched). */
+static void death_disable(struct xl_domain *xd)
 {
-	/* The event names the domid; a pointer as the user value could
-	 * outlive xd, since events queued before a disable still come. */
-	int rc = libxl_evenable_domain_death(
-	    xd->xb->ctx, xd->domid, (libxl_ev_user)xd->domid, &xd->death);
+	if (xd->death == NULL)
+		return;
+	if (xl_thread_call(xd->xb->thread, death_off, NULL, NULL, xd->death) <
+	    0)
+		log_err("domain %s: its end stays watched: out of memory",
+			xd->name);
+	xd->death = NULL;
+}
 
-	if (rc != 0) {
-		xd->death = NULL;
-		*err = lt_strdupf("domain %s (domid %" PRIu32 "): cannot "
-				  "watch for its end: %s",
-				  xd->name, xd->domid, libxl_error_name(rc));
-		return -1;
-	}
-	return 0;
+/* On the libxl thread. The event names the domid; a pointer as the user
+ * value could outlive xd, since events queued before a disable still
+ * come. */
+static int death_watch(libxl_ctx *ctx, uint32_t domid,
+		       libxl_evgen_domain_death **death)
+{
+	int rc = libxl_evenable_domain_death(ctx, domid, (libxl_ev_user)domid,
+					     death);
+
+	if (rc != 0)
+		*death = NULL;
+	return rc;
+}
+
+static char *watch_failed(struct xl_domain *xd, uint32_t domid, int rc)
+{
+	return lt_strdupf("domain %s (domid %" PRIu32 "): cannot watch for "
+			  "its end: %s",
+			  xd->name, domid, libxl_error_name(rc));
 }
 
 static void xd_free(struct xl_domain *xd)
@@ -178,6 +202,9 @@ static void report_end(struct xl_domain *xd, int wstatus)
 static void destroy_finished(void *arg, int rc);
 static int destroy_start(struct xl_domain *xd, char **err);
 
+/* A start's result when Xen has a domain of that name already. */
+#define XL_NAME_TAKEN (XL_PENDING + 1)
+
 static void create_finished(void *arg, int rc)
 {
 	struct xl_domain *xd = arg;
@@ -186,6 +213,15 @@ static void create_finished(void *arg, int rc)
 	xd->aos--;
 	libxl_domain_config_dispose(&xd->config);
 	xd->config_live = 0;
+	if (rc == XL_NAME_TAKEN) {
+		why = lt_strdupf("domain %s: Xen has a domain of that name "
+				 "already (domid %" PRIu32 "), left by an "
+				 "earlier run? `xl destroy %s` removes it",
+				 xd->name, xd->other, xd->name);
+		request_done(xd, EIO, why ? why : "name taken");
+		free(why);
+		return;
+	}
 	if (rc != 0) {
 		/* libxl destroys what it had made of a failed create. */
 		why = lt_strdupf("domain %s: libxl could not create it: %s "
@@ -198,7 +234,9 @@ static void create_finished(void *arg, int rc)
 	xd->domid = xd->new_domid;
 	xd->dom->domid = xd->domid;
 	xd->paused = 1;
-	if (death_enable(xd, &why) < 0) {
+	xd->death = xd->new_death;
+	if (xd->watch_rc != 0) {
+		why = watch_failed(xd, xd->domid, xd->watch_rc);
 		/* Unwatched, its end would never be told: undo the create
 		 * and report why once it is gone. */
 		xd->failure = why;
@@ -216,6 +254,32 @@ static void create_finished(void *arg, int rc)
 	request_done(xd, 0, NULL);
 }
 
+/* On the libxl thread: a domain Xen has by its name already would make
+ * libxl fail with less to say. */
+static int create_begin(libxl_ctx *ctx, void *arg, const libxl_asyncop_how *how)
+{
+	struct xl_domain *xd = arg;
+
+	if (libxl_name_to_domid(ctx, xd->name, &xd->other) == 0)
+		return XL_NAME_TAKEN;
+	xd->new_domid = INVALID_DOMID;
+	return XL_STARTED(libxl_domain_create_new(ctx, &xd->config,
+						  &xd->new_domid, how, NULL));
+}
+
+/* On the libxl thread: its end watched at once, so that no end goes
+ * unseen between the create and the loop's hearing of it. */
+static int create_after(libxl_ctx *ctx, void *arg, int rc)
+{
+	struct xl_domain *xd = arg;
+
+	xd->new_death = NULL;
+	xd->watch_rc = 0;
+	if (rc == 0)
+		xd->watch_rc = death_watch(ctx, xd->new_domid, &xd->new_death);
+	return rc;
+}
+
 /* The PF of its deployment goes to the server (xl_pf.c), its VF to a
  * direct app (xl_vf.c, which set the VF's MAC before). */
 static int create_start(struct xl_domain *xd, char **err)
@@ -224,10 +288,6 @@ static int create_start(struct xl_domain *xd, char **err)
 	/* What is passed through: the server's NIC, or a direct app's VF. */
 	const char *pci =
 	    xd->dom->is_server ? xl_pf_of(xb, xd->dom->deployment) : NULL;
-	libxl_asyncop_how how;
-	struct xl_ao *ao;
-	uint32_t other;
-	int rc;
 
 	if (xd->dom->is_server && pci == NULL) {
 		*err = lt_strdupf("domain %s: the NIC of deployment %s is not "
@@ -239,28 +299,12 @@ static int create_start(struct xl_domain *xd, char **err)
 	if (!xd->dom->is_server && xd->dom->vf >= 0 &&
 	    (pci = xl_vf_create_bdf(xb, xd->dom, err)) == NULL)
 		return -1;
-	if (libxl_name_to_domid(xb->ctx, xd->name, &other) == 0) {
-		*err = lt_strdupf("domain %s: Xen has a domain of that name "
-				  "already (domid %" PRIu32 "), left by an "
-				  "earlier run? `xl destroy %s` removes it",
-				  xd->name, other, xd->name);
-		return -1;
-	}
 	if (xl_config_build(xb->be->cfg, xd->dom, pci, &xd->config, err) < 0)
 		return -1;
 	xd->config_live = 1;
-	ao = xl_ao_new(xb, create_finished, xd, &how);
-	if (ao == NULL) {
+	if (xl_thread_call(xb->thread, create_begin, create_after,
+			   create_finished, xd) < 0) {
 		*err = lt_strdupf("domain %s: out of memory", xd->name);
-		goto fail;
-	}
-	xd->new_domid = INVALID_DOMID;
-	rc = libxl_domain_create_new(xb->ctx, &xd->config, &xd->new_domid, &how,
-				     NULL);
-	if (rc != 0) {
-		xl_ao_abandon(ao);
-		*err = lt_strdupf("domain %s: libxl cannot create it: %s",
-				  xd->name, libxl_error_name(rc));
 		goto fail;
 	}
 	xd->aos++;
@@ -296,6 +340,14 @@ int xl_domain_create(struct backend *be, struct be_domain *dom, lt_done_fn done,
 
 /* --- run --------------------------------------------------------------- */
 
+static int unpause_begin(libxl_ctx *ctx, void *arg,
+			 const libxl_asyncop_how *how)
+{
+	struct xl_domain *xd = arg;
+
+	return XL_STARTED(libxl_domain_unpause(ctx, xd->run_domid, how));
+}
+
 static void unpause_finished(void *arg, int rc)
 {
 	struct xl_domain *xd = arg;
@@ -320,9 +372,6 @@ int xl_domain_run(struct backend *be, struct be_domain *dom, lt_done_fn done,
 {
 	struct xl_backend *xb = be->priv;
 	struct xl_domain *xd = dom->priv;
-	libxl_asyncop_how how;
-	struct xl_ao *ao;
-	int rc;
 
 	if (xd == NULL || xd->domid == 0 || !xd->paused) {
 		*err = lt_strdupf("domain %s-%s: not created, or running "
@@ -334,17 +383,10 @@ int xl_domain_run(struct backend *be, struct be_domain *dom, lt_done_fn done,
 		return busy(xd, err);
 	if (xl_boot_write(xb->xs, xd->domid, dom->argv, dom->envp, err) < 0)
 		return -1;
-	ao = xl_ao_new(xb, unpause_finished, xd, &how);
-	if (ao == NULL) {
+	xd->run_domid = xd->domid;
+	if (xl_thread_call(xb->thread, unpause_begin, NULL, unpause_finished,
+			   xd) < 0) {
 		*err = lt_strdupf("domain %s: out of memory", xd->name);
-		return -1;
-	}
-	rc = libxl_domain_unpause(xb->ctx, xd->domid, &how);
-	if (rc != 0) {
-		xl_ao_abandon(ao);
-		*err = lt_strdupf("domain %s (domid %" PRIu32 "): libxl "
-				  "cannot unpause it: %s",
-				  xd->name, xd->domid, libxl_error_name(rc));
 		return -1;
 	}
 	xd->aos++;
@@ -354,25 +396,35 @@ int xl_domain_run(struct backend *be, struct be_domain *dom, lt_done_fn done,
 
 /* --- destroy ----------------------------------------------------------- */
 
+static int destroy_begin(libxl_ctx *ctx, void *arg,
+			 const libxl_asyncop_how *how)
+{
+	struct xl_domain *xd = arg;
+
+	return XL_STARTED(libxl_domain_destroy(ctx, xd->destroy_domid, how));
+}
+
+/* A domain gone already (destroyed from outside meanwhile) is what was
+ * asked for. */
+static int destroy_after(libxl_ctx *ctx, void *arg, int rc)
+{
+	struct xl_domain *xd = arg;
+
+	if (rc != 0 && libxl_domain_info(ctx, NULL, xd->destroy_domid) ==
+			   ERROR_DOMAIN_NOTFOUND)
+		return 0;
+	return rc;
+}
+
 static int destroy_start(struct xl_domain *xd, char **err)
 {
 	struct xl_backend *xb = xd->xb;
-	libxl_asyncop_how how;
-	struct xl_ao *ao;
-	int rc;
 
 	death_disable(xd);
-	ao = xl_ao_new(xb, destroy_finished, xd, &how);
-	if (ao == NULL) {
+	xd->destroy_domid = xd->domid;
+	if (xl_thread_call(xb->thread, destroy_begin, destroy_after,
+			   destroy_finished, xd) < 0) {
 		*err = lt_strdupf("domain %s: out of memory", xd->name);
-		return -1;
-	}
-	rc = libxl_domain_destroy(xb->ctx, xd->domid, &how);
-	if (rc != 0) {
-		xl_ao_abandon(ao);
-		*err = lt_strdupf("domain %s (domid %" PRIu32 "): libxl "
-				  "cannot destroy it: %s",
-				  xd->name, xd->domid, libxl_error_name(rc));
 		return -1;
 	}
 	xd->aos++;
@@ -389,10 +441,7 @@ static void destroy_finished(void *arg, int rc)
 	xd->aos--;
 	xd->destroying = 0;
 	xd->reaping = 0;
-	/* A domain gone already (destroyed from outside meanwhile) is what
-	 * was asked for. */
-	if (rc != 0 && libxl_domain_info(xd->xb->ctx, NULL, xd->domid) !=
-			   ERROR_DOMAIN_NOTFOUND) {
+	if (rc != 0) {
 		failed = 1;
 		why = lt_strdupf("domain %s (domid %" PRIu32 "): libxl could "
 				 "not destroy it: %s",
@@ -550,18 +599,51 @@ void xl_domain_event(struct xl_backend *xb, int type, uint32_t domid,
 
 /* --- adoption and status ------------------------------------------------ */
 
+/* What the libxl thread finds of a domain to adopt. */
+struct adopt_look {
+	const char *name;
+	uint32_t domid;
+	int rc;	   /* libxl_domain_info's */
+	int named; /* it still carries name */
+	libxl_dominfo info;
+	libxl_evgen_domain_death *death; /* running: its end watched */
+	int watch_rc;
+};
+
+static int adopt_look(libxl_ctx *ctx, void *arg, const libxl_asyncop_how *how)
+{
+	struct adopt_look *a = arg;
+	char *now;
+
+	(void)how;
+	a->rc = libxl_domain_info(ctx, &a->info, a->domid);
+	if (a->rc != 0)
+		return 0;
+	now = libxl_domid_to_name(ctx, a->domid);
+	a->named = now != NULL && strcmp(now, a->name) == 0;
+	if (!a->named)
+		log_warn("domid %u is %s now, not %s: nothing of %s is left",
+			 a->domid, now ? now : "nameless", a->name, a->name);
+	free(now);
+	if (a->named && !a->info.dying && !a->info.shutdown && !a->info.paused)
+		a->watch_rc = death_watch(ctx, a->domid, &a->death);
+	return 0;
+}
+
 /*
  * The domain is found by the domid the state file kept, and must still
  * carry its name: Xen hands out domids again after a while.  Running: its
  * end is watched again. Paused (its deploy never ran it), shut down or
- * dying: only its remains are left, which a destroy removes.
+ * dying: only its remains are left, which a destroy removes.  Answered at
+ * once (backend.h), so the loop waits for the libxl thread: adoption runs
+ * at the daemon's start, before it serves anyone.
  */
 int xl_domain_adopt(struct backend *be, struct be_domain *dom,
 		    struct json_object *described, int *running, char **err)
 {
 	struct xl_backend *xb = be->priv;
-	char name[XL_NAME_SIZE], *now = NULL, *why = NULL;
-	libxl_dominfo info;
+	char name[XL_NAME_SIZE], *why;
+	struct adopt_look a = {.name = name, .domid = dom->domid};
 	struct xl_domain *xd;
 	int rc, found = 0;
 
@@ -570,21 +652,19 @@ int xl_domain_adopt(struct backend *be, struct be_domain *dom,
 	xl_domain_name(dom, name);
 	if (dom->domid == 0)
 		return 0;
-	libxl_dominfo_init(&info);
-	rc = libxl_domain_info(xb->ctx, &info, dom->domid);
-	if (rc == ERROR_DOMAIN_NOTFOUND)
-		goto out;
-	if (rc != 0) {
-		*err = lt_strdupf("domain %s (domid %u): libxl cannot look "
-				  "it up: %s",
-				  name, dom->domid, libxl_error_name(rc));
+	libxl_dominfo_init(&a.info);
+	if (xl_thread_call_wait(xb->thread, adopt_look, &a, &rc) < 0) {
+		*err = lt_strdupf("out of memory");
 		found = -1;
 		goto out;
 	}
-	now = libxl_domid_to_name(xb->ctx, dom->domid);
-	if (now == NULL || strcmp(now, name) != 0) {
-		log_warn("domid %u is %s now, not %s: nothing of %s is left",
-			 dom->domid, now ? now : "nameless", name, name);
+	if (a.rc == ERROR_DOMAIN_NOTFOUND || (a.rc == 0 && !a.named))
+		goto out;
+	if (a.rc != 0) {
+		*err = lt_strdupf("domain %s (domid %u): libxl cannot look "
+				  "it up: %s",
+				  name, dom->domid, libxl_error_name(a.rc));
+		found = -1;
 		goto out;
 	}
 	xd = xd_get(xb, dom);
@@ -595,20 +675,26 @@ int xl_domain_adopt(struct backend *be, struct be_domain *dom,
 	}
 	found = 1;
 	xd->domid = dom->domid;
-	xd->paused = info.paused;
-	if (info.dying || info.shutdown || info.paused)
+	xd->paused = a.info.paused;
+	xd->death = a.death;
+	a.death = NULL;
+	if (a.info.dying || a.info.shutdown || a.info.paused)
 		goto out;
-	if (death_enable(xd, &why) < 0) {
+	if (xd->death == NULL) {
 		/* Unwatched it cannot be managed: as the remains of one, the
 		 * engine replaces it. */
+		why = watch_failed(xd, xd->domid, a.watch_rc);
 		log_err("%s", why ? why : "watch failed");
 		free(why);
 		goto out;
 	}
 	*running = 1;
 out:
-	free(now);
-	libxl_dominfo_dispose(&info);
+	if (a.death != NULL &&
+	    xl_thread_call(xb->thread, death_off, NULL, NULL, a.death) < 0)
+		log_err("domain %s: its end stays watched: out of memory",
+			name);
+	libxl_dominfo_dispose(&a.info);
 	return found;
 }
 
@@ -655,4 +741,14 @@ void xl_domain_release_all(struct xl_backend *xb)
 		LIST_REMOVE(xd, entry);
 		xd->dom->priv = NULL;
 	}
+}
+
+int xl_domain_known(struct xl_backend *xb, uint32_t domid)
+{
+	struct xl_domain *xd;
+
+	LIST_FOREACH(xd, &xb->domains, entry)
+	if (xd->domid == domid)
+		return 1;
+	return 0;
 }

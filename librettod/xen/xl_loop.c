@@ -1,9 +1,9 @@
 /*
  * libxl's osevent hooks over libevent.  Every registration is one
  * struct xl_reg: libxl keeps its pointer (for_app_registration) and hands
- * it back to modify and deregister.  All of libxl runs on the loop's
- * thread (the backend never calls libxl from another), so the hooks and
- * the callbacks below never race.
+ * it back to modify and deregister.  All of libxl runs on the thread of
+ * the base given (the libxl thread, xl_thread.h), so the hooks and the
+ * callbacks below never race.
  */
 #include "xl_loop.h"
 
@@ -223,6 +223,8 @@ struct xl_loop *xl_loop_new(struct event_base *base,
 	loop->base = base;
 	loop->sink = *sink;
 	LIST_INIT(&loop->regs);
+	if (sink->sigchld == NULL)
+		return loop;
 	loop->sigchld = evsignal_new(base, SIGCHLD, sigchld_caught, loop);
 	if (loop->sigchld == NULL || evsignal_add(loop->sigchld, NULL) < 0)
 		goto fail;
@@ -242,7 +244,8 @@ void xl_loop_free(struct xl_loop *loop)
 		return;
 	while (!LIST_EMPTY(&loop->regs))
 		reg_free(LIST_FIRST(&loop->regs));
-	event_free(loop->sigchld);
+	if (loop->sigchld != NULL)
+		event_free(loop->sigchld);
 	free(loop);
 }
 

@@ -1,7 +1,8 @@
 /*
- * libxl's OS events on the daemon's libevent loop (libxl_event.h, "OS
+ * libxl's OS events on a libevent loop (libxl_event.h, "OS
  * event handling"): libxl registers the fds and timeouts it waits for
- * through xl_loop_hooks, the loop watches them, and a libevent callback --
+ * through xl_loop_hooks, a libevent base (the libxl thread's,
+ * xl_thread.h) watches them, and a libevent callback --
  * never a hook, which libxl may call with its locks held -- tells libxl
  * when one fires.  SIGCHLD is a libevent signal event of the loop too.
  */
@@ -25,7 +26,9 @@ struct xl_loop_sink {
 	void *arg;
 };
 
-/* Watches SIGCHLD from now on. NULL with *err. */
+/* Watches SIGCHLD from now on, unless sink->sigchld is NULL (the daemon
+ * watches it on its own loop and relays it to the libxl thread). NULL
+ * with *err. */
 struct xl_loop *xl_loop_new(struct event_base *base,
 			    const struct xl_loop_sink *sink, char **err);
 /* Frees what is still registered: only once libxl is gone (after

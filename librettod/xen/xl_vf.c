@@ -21,8 +21,9 @@
  * destroy removes every device of its PCI backend, hot-plugged ones too),
  * and the VF it held gets its parked MAC back.
  *
- * libxl is called from the loop only; its completions come through
- * xl_async.c.
+ * libxl is called on the libxl thread only (xl_thread.h): the steps'
+ * look at Xen's PCI backend too.  The loop keeps which domain holds each
+ * VF (the slot's domid), for status and the teardown's check.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -35,6 +36,7 @@
 #include "util.h"
 #include "vf_sysfs_io.h"
 #include "xl_backend.h"
+#include "xl_thread.h"
 
 /* "VF 2 (0000:03:10.4) of enp3s0f1" */
 #define WHAT_SIZE 96
@@ -94,18 +96,21 @@ static int pci_listed(libxl_ctx *ctx, uint32_t domid,
 	return found;
 }
 
-static int vf_listed(struct xl_backend *xb, uint32_t domid, const char *bdf)
+/* On the libxl thread. */
+static int vf_listed(libxl_ctx *ctx, uint32_t domid, const char *bdf)
 {
 	libxl_device_pci pci;
 	int found;
 
 	if (domid == 0 || xl_pci_fill(&pci, bdf) < 0)
 		return 0;
-	found = pci_listed(xb->ctx, domid, &pci);
+	found = pci_listed(ctx, domid, &pci);
 	libxl_device_pci_dispose(&pci);
 	return found;
 }
 
+/* The slots' record, kept on the loop by every attach, detach, create
+ * and destroy; a domain the backend no longer has took its VF with it. */
 uint32_t xl_vf_pool_holder(struct xl_backend *xb, struct xl_vf_pool *pool,
 			   unsigned *vf)
 {
@@ -114,7 +119,7 @@ uint32_t xl_vf_pool_holder(struct xl_backend *xb, struct xl_vf_pool *pool,
 
 		if (s->domid == 0)
 			continue;
-		if (vf_listed(xb, s->domid, s->bdf)) {
+		if (xl_domain_known(xb, s->domid)) {
 			*vf = i;
 			return s->domid;
 		}
@@ -183,6 +188,9 @@ struct pci_op {
 	uint32_t domid;
 	int attach; /* 1: libxl_device_pci_add; 0: _remove */
 	libxl_device_pci pci;
+	/* thread: it was done already; where the VF is after the call */
+	int already;
+	int listed;
 	char what[WHAT_SIZE];
 	char domain[XL_NAME_SIZE];
 	lt_done_fn done;
@@ -195,17 +203,60 @@ static void pci_op_free(struct pci_op *op)
 	free(op);
 }
 
+/* Done already (or, for a detach, nothing to do): the switch repeats a
+ * step after a restart, and undoes one that failed. */
+static void already_done(struct pci_op *op)
+{
+	lt_done_fn done = op->done;
+	void *arg = op->arg;
+
+	if (op->attach)
+		op->slot->domid = op->domid;
+	else if (op->slot->domid == op->domid)
+		op->slot->domid = 0;
+	pci_op_free(op);
+	done(arg, 0, NULL);
+}
+
+/* On the libxl thread. */
+static int pci_op_begin(libxl_ctx *ctx, void *arg, const libxl_asyncop_how *how)
+{
+	struct pci_op *op = arg;
+
+	if (pci_listed(ctx, op->domid, &op->pci) == op->attach) {
+		op->already = 1;
+		return 0;
+	}
+	return XL_STARTED(
+	    op->attach
+		? libxl_device_pci_add(ctx, op->domid, &op->pci, how)
+		: libxl_device_pci_remove(ctx, op->domid, &op->pci, how));
+}
+
+/* On the libxl thread: what counts is where the VF is now. */
+static int pci_op_after(libxl_ctx *ctx, void *arg, int rc)
+{
+	struct pci_op *op = arg;
+
+	if (!op->already)
+		op->listed = pci_listed(ctx, op->domid, &op->pci);
+	return rc;
+}
+
 static void pci_op_finished(void *arg, int rc)
 {
 	struct pci_op *op = arg;
-	int listed = vf_listed(op->xb, op->domid, op->slot->bdf);
-	int failed = listed != op->attach;
+	int failed = op->listed != op->attach;
 	lt_done_fn done = op->done;
 	void *done_arg = op->arg;
 	const char *reason;
 	char *why = NULL;
 
 	op->slot->busy = 0;
+	if (op->already) {
+		already_done(op);
+		return;
+	}
 	/* What counts is where the VF is now: a detach whose domain went
 	 * meanwhile is done all the same. */
 	if (!failed) {
@@ -270,10 +321,7 @@ static int pci_op_start(struct backend *be, struct be_domain *dom, int vf,
 	struct xl_backend *xb = be->priv;
 	struct xl_vf_pool *pool;
 	struct xl_vf_slot *s = slot_of(xb, dom, vf, &pool, err);
-	libxl_asyncop_how how;
 	struct pci_op *op;
-	struct xl_ao *ao;
-	int rc;
 
 	if (s == NULL)
 		return -1;
@@ -306,34 +354,16 @@ static int pci_op_start(struct backend *be, struct be_domain *dom, int vf,
 				  op->domain);
 		goto fail;
 	}
-	/* Done already (or, for a detach, nothing to do): the switch
-	 * repeats a step after a restart, and undoes one that failed. */
-	if ((op->domid != 0 && pci_listed(xb->ctx, op->domid, &op->pci)) ==
-	    attach) {
-		if (attach)
-			s->domid = op->domid;
-		else if (s->domid == op->domid)
-			s->domid = 0;
+	/* A detach from no domain: nothing to do. */
+	if (!attach && op->domid == 0) {
 		pci_op_free(op);
 		return xl_defer_done(xb, done, arg, 0, NULL, err);
 	}
 	if (attach && on_pciback(xb, op->what, s->bdf, err) < 0)
 		goto fail;
-	ao = xl_ao_new(xb, pci_op_finished, op, &how);
-	if (ao == NULL) {
+	if (xl_thread_call(xb->thread, pci_op_begin, pci_op_after,
+			   pci_op_finished, op) < 0) {
 		*err = lt_strdupf("%s: out of memory", op->what);
-		goto fail;
-	}
-	rc = attach
-		 ? libxl_device_pci_add(xb->ctx, op->domid, &op->pci, &how)
-		 : libxl_device_pci_remove(xb->ctx, op->domid, &op->pci, &how);
-	if (rc != 0) {
-		xl_ao_abandon(ao);
-		*err = lt_strdupf(
-		    "%s: libxl cannot %s domain %s (domid "
-		    "%" PRIu32 "): %s",
-		    op->what, attach ? "hot-plug it into" : "unplug it from",
-		    op->domain, op->domid, libxl_error_name(rc));
 		goto fail;
 	}
 	s->busy = 1;
@@ -502,20 +532,46 @@ int xl_vf_domain_destroy(struct backend *be, struct be_domain *dom,
 	return 0;
 }
 
+/* Which VFs of a pool Xen lists in a domain's PCI backend. */
+struct vf_look {
+	uint32_t domid;
+	const struct xl_vf_pool *pool;
+	int listed[LT_MAX_VFS];
+};
+
+static int vf_look(libxl_ctx *ctx, void *arg, const libxl_asyncop_how *how)
+{
+	struct vf_look *l = arg;
+
+	(void)how;
+	for (unsigned i = 0; i < l->pool->count; i++)
+		l->listed[i] = vf_listed(ctx, l->domid, l->pool->slots[i].bdf);
+	return 0;
+}
+
 /* A domain found running keeps the VF Xen says it has; the engine knows
- * its number from its state file, the pool its address. */
+ * its number from its state file, the pool its address.  Answered at
+ * once, as xl_domain_adopt. */
 int xl_vf_domain_adopt(struct backend *be, struct be_domain *dom,
 		       struct json_object *described, int *running, char **err)
 {
 	struct xl_backend *xb = be->priv;
-	int found = xl_domain_adopt(be, dom, described, running, err);
+	int found = xl_domain_adopt(be, dom, described, running, err), rc;
+	struct vf_look l = {.domid = dom->domid};
 	struct xl_vf_pool *pool;
 
 	if (found != 1 || dom->is_server || dom->domid == 0)
 		return found;
 	pool = xl_pool_of(xb, dom->deployment);
-	for (unsigned i = 0; pool != NULL && i < pool->count; i++) {
-		if (!vf_listed(xb, dom->domid, pool->slots[i].bdf))
+	if (pool == NULL)
+		return found;
+	l.pool = pool;
+	if (xl_thread_call_wait(xb->thread, vf_look, &l, &rc) < 0) {
+		*err = lt_strdupf("out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < pool->count; i++) {
+		if (!l.listed[i])
 			continue;
 		pool->slots[i].domid = dom->domid;
 		log_info("adopt %s/%s: domid %u has VF %u (%s)",

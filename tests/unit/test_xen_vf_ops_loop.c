@@ -49,10 +49,8 @@ static int harness_init(struct harness *h, const char *name)
 	h->xb.sysfs_root = h->root;
 	LIST_INIT(&h->xb.domains);
 	LIST_INIT(&h->xb.deployments);
-	LIST_INIT(&h->xb.aos);
 	LIST_INIT(&h->xb.deferred);
 	LIST_INIT(&h->xb.mac_ops);
-	TAILQ_INIT(&h->xb.events);
 	return 0;
 }
 
