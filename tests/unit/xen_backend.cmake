@@ -43,3 +43,10 @@ libretto_xen_unit_exe(xen_vf_ops_loop)
 add_test(NAME xen_vf_ops_loop
   COMMAND test_xen_vf_ops_loop ${CMAKE_SOURCE_DIR}/tests/data/sysfs-sriov)
 set_tests_properties(xen_vf_ops_loop PROPERTIES TIMEOUT 60 LABELS unit)
+
+# The libxl thread's queues (xl_thread.c): calls to the thread, results
+# on the loop, the loop free while a call sleeps, a stop with work in
+# flight.
+libretto_xen_unit_exe(xen_thread)
+add_test(NAME xen_thread COMMAND test_xen_thread)
+set_tests_properties(xen_thread PROPERTIES TIMEOUT 60 LABELS unit)
