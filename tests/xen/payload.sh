@@ -57,9 +57,12 @@ status_sampling_start() {
 # request in flight is still answered and counted) and checks that every
 # request was answered, none slower than the bounds: the daemon's loop is
 # never held (docs/xen.md, "On the loop").  The figures are printed in
-# every case.
-STATUS_P99_MAX_MS=500
-STATUS_MAX_MS=1000
+# every case.  The bounds allow for a machine loaded by TCG guests: with
+# the libxl thread, a deploy under a host load of 16-22 on 2 cores gave
+# p99 1.0-1.6 s, max 2.8-4.8 s, every request answered; with libxl on the
+# loop, a request went unanswered for 10 s.
+STATUS_P99_MAX_MS=2000
+STATUS_MAX_MS=5000
 status_sampling_report() {
 	_ss_key=$(_status_key "$1")
 	_ss_pid=$(cat "/tmp/status-$_ss_key.pid" 2>/dev/null)
