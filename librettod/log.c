@@ -32,10 +32,13 @@ static void log_vwrite(int priority, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &now);
 	struct tm tm;
 	gmtime_r(&now.tv_sec, &tm);
+	/* One line at a time: the xen backend's libxl thread logs too. */
+	flockfile(stderr);
 	fprintf(stderr, "%02d:%02d:%02d.%03ld librettod %s: ", tm.tm_hour,
 		tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000, labels[priority]);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 #define LOG_FN(name, prio)                                                     \
