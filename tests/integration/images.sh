@@ -17,6 +17,10 @@ mkdir "$images/dir.cpio.zst"
 printf 'images_dir: %s\n' "$images" >"$IT_TMP/librettod.yaml"
 it_start_daemon -c "$IT_TMP/librettod.yaml"
 
+# jtrue JSON [jq args] FILTER: the filter holds on JSON. Empty JSON (a
+# command that printed nothing) fails: jq -e on no input exits 0.
+jtrue() { local j=$1; shift; [ -n "$j" ] && printf '%s\n' "$j" | jq -e --arg d "$images" "$@" >/dev/null; }
+
 # The demo's apps, cache with its own image: $1 the kernel line's value.
 with_cache_image() {
   it_deployment "  - name: web
@@ -46,15 +50,17 @@ it_check "validate names file:line:column and the resolved path" \
   bash -c '[[ "$0" == "$1"* ]]' "$out" "$want"
 out=$(cd "$IT_TMP" && ctl --json validate missing.yaml 2>/dev/null)
 it_check "validate --json: valid false, the line and column" \
-  bash -c "echo '$out' | jq -e '.valid == false and .error.line == $line and .error.column == 13' >/dev/null"
+  jtrue "$out" --argjson line "$line" '.valid == false and .error.line == $line and .error.column == 13'
 ns_before=$(ip netns list | sort)
-xs_before=$(it_xs xenstore-ls / 2>/dev/null | md5sum)
+xs_before=$(it_xs xenstore-ls / 2>&1)
 out=$(cd "$IT_TMP" && ctl deploy missing.yaml 2>&1); rc=$?
 echo "    $out"
 it_check "deploy, missing kernel: exit 2 with file:line:column and the path" \
   bash -c '[ "$1" -eq 2 ] && [[ "$0" == "$2"* ]]' "$out" $rc "$want"
 it_check "deploy, missing kernel: no namespace" [ "$(ip netns list | sort)" = "$ns_before" ]
-it_check "deploy, missing kernel: nothing in xenstore" [ "$(it_xs xenstore-ls / 2>/dev/null | md5sum)" = "$xs_before" ]
+xs_after=$(it_xs xenstore-ls / 2>&1)
+it_check "deploy, missing kernel: nothing in xenstore (the tree as before, no key naming it)" \
+  bash -c '[ -n "$0" ] && [ "$0" = "$1" ] && ! echo "$1" | grep -q "$2"' "$xs_before" "$xs_after" "$IT_DEP"
 it_check "deploy, missing kernel: no deployment" [ "$(it_status_json | jq '.deployments | length')" = 0 ]
 
 # Unreadable: a directory in place of the ramdisk.
@@ -65,6 +71,16 @@ it_check "deploy, a directory as ramdisk: exit 2, Is a directory, nothing starte
   bash -c '[ "$1" -eq 2 ] && echo "$0" | grep -q "apps\[1\].ramdisk: $2/dir.cpio.zst: Is a directory" && [ "$(ip netns list | grep -c "^lt-$3-")" = 0 ]' \
   "$out" $rc "$images" "$IT_DEP"
 
+# configs/two-images.yaml: its redis.cpio.zst is in this images_dir.
+example=$(dirname "$0")/../../configs/two-images.yaml
+out=$(ctl validate "$example" 2>&1); rc=$?
+echo "    $out"
+it_check "validate configs/two-images.yaml: exit 0" [ $rc -eq 0 ]
+out=$(LIBRETTO_SOCKET=$IT_TMP/nothing.sock "$IT_BIN/librettoctl" validate "$example" 2>&1); rc=$?
+echo "    $out"
+it_check "validate without a daemon, images named: exit 3, not checked" \
+  bash -c '[ "$1" -eq 3 ] && echo "$0" | grep -q "only librettod can check"' "$out" $rc
+
 # A deployment with its own images: validate asks the daemon, status shows.
 file=$(with_cache_image "ramdisk: redis.cpio.zst")
 out=$(ctl validate "$file" 2>&1); rc=$?
@@ -74,11 +90,11 @@ it_check "validate, images present: exit 0, checked in images_dir" \
 it_deploy "$file"
 st=$(it_status_json "$IT_DEP")
 it_check "status: cache boots its own ramdisk, resolved, and the default kernel" \
-  bash -c "echo '$st' | jq -e --arg d '$images' '.deployments[0].domains[] | select(.name == \"cache\") | .ramdisk == (\$d + \"/redis.cpio.zst\") and .kernel == \"/var/lib/libretto/images/vmlinux\" and .image_default == [\"kernel\", \"cmdline\"]' >/dev/null"
+  jtrue "$st" '.deployments[0].domains[] | select(.name == "cache") | .ramdisk == ($d + "/redis.cpio.zst") and .kernel == "/var/lib/libretto/images/vmlinux" and .image_default == ["kernel", "cmdline"]'
 it_check "status: web boots the defaults" \
-  bash -c "echo '$st' | jq -e '.deployments[0].domains[] | select(.name == \"web\") | .image_default == [\"kernel\", \"ramdisk\", \"cmdline\"]' >/dev/null"
+  jtrue "$st" '.deployments[0].domains[] | select(.name == "web") | .image_default == ["kernel", "ramdisk", "cmdline"]'
 it_check "status: the deployment's images_dir" \
-  bash -c "echo '$st' | jq -e --arg d '$images' '.deployments[0].images_dir == \$d' >/dev/null"
+  jtrue "$st" '.deployments[0].images_dir == $d'
 table=$(ctl status "$IT_DEP")
 echo "$table" | sed 's/^/    /'
 it_check "status table: IMAGE column, cache's ramdisk relative to images_dir" \
@@ -90,11 +106,11 @@ sed -i 's/ramdisk: redis.cpio.zst/ramdisk: redis2.cpio.zst/' "$file"
 r=$(ctl --json deploy "$file" | head -n 1)
 echo "    $r"
 it_check "changed ramdisk: restart cache, keep the rest" \
-  bash -c "echo '$r' | jq -e '[.result.changes[] | select(.action != \"keep\")] == [{\"domain\":\"cache\",\"action\":\"restart\"}]' >/dev/null"
+  jtrue "$r" '[.result.changes[] | select(.action != "keep")] == [{"domain":"cache","action":"restart"}]'
 it_wait_for 20 bash -c "$IT_BIN/librettoctl -s $IT_SOCK status $IT_DEP --json | jq -e '.deployments[0].op == null' >/dev/null"
 after=$(it_status_json "$IT_DEP")
 it_check "cache runs its new ramdisk" \
-  bash -c "echo '$after' | jq -e --arg d '$images' '.deployments[0].domains[] | select(.name == \"cache\") | .state == \"running\" and .ramdisk == (\$d + \"/redis2.cpio.zst\")' >/dev/null"
+  jtrue "$after" '.deployments[0].domains[] | select(.name == "cache") | .state == "running" and .ramdisk == ($d + "/redis2.cpio.zst")'
 it_check "server, web and kv kept their domid and pid" \
   [ "$(echo "$after" | jq -c '[.deployments[0].domains[] | select(.name != "cache") | {name, domid, pid}]')" = \
     "$(echo "$before" | jq -c 'map(select(.name != "cache"))')" ]
@@ -117,12 +133,12 @@ restart_daemon "$images"
 adopted=$(it_status_json "$IT_DEP")
 ids() { jq -c '[.deployments[0].domains[] | {name, domid, pid}] | sort_by(.name)'; }
 it_check "after a restart: cache's ramdisk as deployed" \
-  bash -c "echo '$adopted' | jq -e --arg d '$images' '.deployments[0].domains[] | select(.name == \"cache\") | .ramdisk == (\$d + \"/redis2.cpio.zst\")' >/dev/null"
+  jtrue "$adopted" '.deployments[0].domains[] | select(.name == "cache") | .ramdisk == ($d + "/redis2.cpio.zst")'
 it_check "after a restart: every domain adopted as it ran" \
   [ "$(echo "$adopted" | ids)" = "$(echo "$after" | ids)" ]
 r=$(ctl --json deploy "$file" | head -n 1)
 it_check "after a restart, the same file: no change" \
-  bash -c "echo '$r' | jq -e '.result.changed == false' >/dev/null"
+  jtrue "$r" '.result.changed == false'
 
 # Paths are compared as resolved: a daemon restarted with another
 # images_dir still shows what runs, and the same file now names another
@@ -132,9 +148,9 @@ cp "$images/redis2.cpio.zst" "$IT_TMP/elsewhere/"
 restart_daemon "$IT_TMP/elsewhere"
 adopted=$(it_status_json "$IT_DEP")
 it_check "another images_dir after a restart: status still shows the deployed path" \
-  bash -c "echo '$adopted' | jq -e --arg d '$images' '.deployments[0].images_dir == \$d and (.deployments[0].domains[] | select(.name == \"cache\") | .ramdisk == (\$d + \"/redis2.cpio.zst\"))' >/dev/null"
+  jtrue "$adopted" '.deployments[0].images_dir == $d and (.deployments[0].domains[] | select(.name == "cache") | .ramdisk == ($d + "/redis2.cpio.zst"))'
 r=$(ctl --json deploy "$file" | head -n 1)
 echo "    $r"
 it_check "the same file against the new images_dir: cache restarts alone" \
-  bash -c "echo '$r' | jq -e '[.result.changes[] | select(.action != \"keep\")] == [{\"domain\":\"cache\",\"action\":\"restart\"}]' >/dev/null"
+  jtrue "$r" '[.result.changes[] | select(.action != "keep")] == [{"domain":"cache","action":"restart"}]'
 it_pass
