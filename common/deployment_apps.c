@@ -247,12 +247,12 @@ static int check_capacity(struct apps_state *st, const struct lt_app *app,
 static int load_app(struct apps_state *st, size_t index, yaml_node_t *node)
 {
 	struct lt_yaml_field f[] = {
-	    LT_FIELD("name", 1),	  LT_FIELD("mode", 1),
-	    LT_FIELD("command", 1),	  LT_FIELD("ports", 0),
-	    LT_FIELD("memory", 0),	  LT_FIELD("vcpus", 0),
-	    LT_FIELD("restart", 0),	  LT_FIELD("restart_limit", 0),
+	    LT_FIELD("name", 1),	   LT_FIELD("mode", 1),
+	    LT_FIELD("command", 1),	   LT_FIELD("ports", 0),
+	    LT_FIELD("memory", 0),	   LT_FIELD("vcpus", 0),
+	    LT_FIELD("restart", 0),	   LT_FIELD("restart_limit", 0),
 	    LT_FIELD("restart_window", 0), LT_FIELD("kernel", 0),
-	    LT_FIELD("ramdisk", 0),	  LT_FIELD("cmdline", 0)};
+	    LT_FIELD("ramdisk", 0),	   LT_FIELD("cmdline", 0)};
 	struct lt_app *app = &st->d->apps[index];
 	char where[32], path[64];
 

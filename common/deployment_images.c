@@ -44,8 +44,8 @@ static int load_image_path(struct lt_yaml *y, yaml_node_t *node,
 
 /* The daemon config's xen_cmdline rule: printable ASCII (no newline can
  * reach the guest's kernel), "" allowed (no command line at all). */
-static int load_cmdline(struct lt_yaml *y, yaml_node_t *node,
-			const char *where, char **out)
+static int load_cmdline(struct lt_yaml *y, yaml_node_t *node, const char *where,
+			char **out)
 {
 	char found[64];
 	const char *s =
@@ -125,9 +125,9 @@ static int image_readable(const char *path)
 	return 0;
 }
 
-static int resolve_one(char **path, const struct lt_pos *pos,
-		       const char *where, const char *images_dir, int check,
-		       const char *file, struct lt_load_error *err)
+static int resolve_one(char **path, const struct lt_pos *pos, const char *where,
+		       const char *images_dir, int check, const char *file,
+		       struct lt_load_error *err)
 {
 	char *joined;
 

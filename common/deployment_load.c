@@ -141,10 +141,10 @@ static int load_server(struct lt_yaml *y, yaml_node_t *node,
 		       struct lt_server *server)
 {
 	struct lt_yaml_field f[] = {
-	    LT_FIELD("memory", 0), LT_FIELD("vcpus", 0), LT_FIELD("restart", 0),
-	    LT_FIELD("restart_limit", 0), LT_FIELD("restart_window", 0),
-	    LT_FIELD("kernel", 0),	  LT_FIELD("ramdisk", 0),
-	    LT_FIELD("cmdline", 0)};
+	    LT_FIELD("memory", 0),	   LT_FIELD("vcpus", 0),
+	    LT_FIELD("restart", 0),	   LT_FIELD("restart_limit", 0),
+	    LT_FIELD("restart_window", 0), LT_FIELD("kernel", 0),
+	    LT_FIELD("ramdisk", 0),	   LT_FIELD("cmdline", 0)};
 
 	server->memory_bytes = SERVER_MEMORY_DEFAULT;
 	server->vcpus = SERVER_VCPUS_DEFAULT;

@@ -71,15 +71,15 @@ static void remote_error(struct json_object *error, const char *name,
 
 	memset(err, 0, sizeof(*err));
 	snprintf(err->file, sizeof(err->file), "%s", name);
-	if (jget_int(data, "line", &line) && jget_int(data, "column", &column)) {
+	if (jget_int(data, "line", &line) &&
+	    jget_int(data, "column", &column)) {
 		err->pos.line = (int)line;
 		err->pos.column = (int)column;
 	}
 	snprintf(err->message, sizeof(err->message), "%s",
-		 reason != NULL ? reason
-				: jget_str(error, "message")
-				    ? jget_str(error, "message")
-				    : "(no message)");
+		 reason != NULL		      ? reason
+		 : jget_str(error, "message") ? jget_str(error, "message")
+					      : "(no message)");
 }
 
 /*
@@ -129,8 +129,8 @@ static int check_images(const struct ctl_invocation *inv, const char *name,
 		goto not_checked;
 	}
 	if (jget_bool(msg.obj, "ok", &ok) && ok) {
-		const char *dir = jget_str(jget(msg.obj, "result"),
-					   "images_dir");
+		const char *dir =
+		    jget_str(jget(msg.obj, "result"), "images_dir");
 
 		snprintf(images->images_dir, sizeof(images->images_dir), "%s",
 			 dir != NULL ? dir : "?");
@@ -196,7 +196,8 @@ int cmd_validate(const struct ctl_invocation *inv)
 		print_json(name, d, &err, formatted, &images);
 	} else if (d != NULL) {
 		out_text(stdout, name);
-		printf(": valid (%zu app%s", d->napps, d->napps == 1 ? "" : "s");
+		printf(": valid (%zu app%s", d->napps,
+		       d->napps == 1 ? "" : "s");
 		if (images.asked) {
 			fputs(", images found by librettod in ", stdout);
 			out_text(stdout, images.images_dir);
