@@ -14,13 +14,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A path ".." component by component, as the kernel walks it. */
+static int has_dotdot(const char *s)
+{
+	for (const char *p = s; *p;
+	     p = strchr(p, '/') ? strchr(p, '/') + 1 : p + strlen(p))
+		if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
+			return 1;
+	return 0;
+}
+
+/*
+ * Relative, and inside images_dir: the daemon opens an image as root and
+ * hands it to a guest the file's author controls, so a file may only name
+ * what the operator put in images_dir, never /etc/shadow as a ramdisk.
+ */
 static int load_image_path(struct lt_yaml *y, yaml_node_t *node,
 			   const char *where, char **out, struct lt_pos *pos)
 {
 	char found[64];
 	const char *s = lt_yaml_string(y, node, where, 0,
-				       "a file path (absolute, or relative "
-				       "to librettod's images_dir)");
+				       "a file path relative to librettod's "
+				       "images_dir");
 
 	if (!s)
 		return -1;
@@ -35,6 +50,18 @@ static int load_image_path(struct lt_yaml *y, yaml_node_t *node,
 					    "%s holds a control character "
 					    "(expected a file path)",
 					    found);
+	if (s[0] == '/')
+		return lt_yaml_fail(y, node, where,
+				    "%s is an absolute path (expected a path "
+				    "relative to librettod's images_dir: a "
+				    "deployment names only the images put "
+				    "there)",
+				    found);
+	if (has_dotdot(s))
+		return lt_yaml_fail(y, node, where,
+				    "%s leaves images_dir with '..' (expected "
+				    "a path inside librettod's images_dir)",
+				    found);
 	*out = strdup(s);
 	if (*out == NULL)
 		return lt_yaml_fail(y, node, where, "out of memory");
