@@ -44,6 +44,26 @@ struct lt_restart_policy {
 #define LT_RESTART_LIMIT_DEFAULT  5
 #define LT_RESTART_WINDOW_DEFAULT 60
 
+/*
+ * What a domain boots (docs/deployment.md, "Images"): each part NULL when
+ * the file does not name it, and the daemon's default (xen_kernel,
+ * xen_ramdisk, xen_cmdline) applies. kernel and ramdisk are as written
+ * until lt_deployment_resolve_images makes them absolute.
+ */
+struct lt_image {
+	char *kernel;
+	char *ramdisk;
+	char *cmdline;
+	struct lt_pos kernel_pos, ramdisk_pos;
+};
+/* A path or command line longer than this is refused; Xen keeps a PV
+ * command line in 1024 bytes with its NUL. */
+#define LT_IMAGE_PATH_MAX 255
+#define LT_CMDLINE_MAX	  1023
+/* Where relative kernel and ramdisk paths are, unless librettod.yaml's
+ * images_dir says otherwise. */
+#define LT_IMAGES_DIR_DEFAULT "/var/lib/libretto/images"
+
 struct lt_port {
 	enum lt_proto proto;
 	uint16_t port;
@@ -60,6 +80,7 @@ struct lt_app {
 	uint64_t memory_bytes;		  /* 0: backend default */
 	unsigned vcpus;			  /* 0: backend default */
 	struct lt_restart_policy restart; /* default never */
+	struct lt_image image;
 	struct lt_pos pos;
 };
 
@@ -82,6 +103,7 @@ struct lt_server {
 	uint64_t memory_bytes;
 	unsigned vcpus;
 	struct lt_restart_policy restart; /* default on-failure */
+	struct lt_image image;
 };
 
 struct lt_deployment {
@@ -90,6 +112,9 @@ struct lt_deployment {
 	struct lt_server server;
 	struct lt_app *apps;
 	size_t napps;
+	/* What relative image paths were resolved against; NULL until
+	 * lt_deployment_resolve_images. */
+	char *images_dir;
 };
 
 struct lt_load_error {
@@ -119,12 +144,31 @@ void lt_load_error_format(const struct lt_load_error *err, char *buf,
 
 void lt_deployment_free(struct lt_deployment *d);
 
+/*
+ * Makes every kernel and ramdisk path of d absolute: a relative one is
+ * joined to images_dir. With `check`, each must also open for reading as
+ * a regular file; the first that does not fills *err at its position
+ * (`file` names it) and -1 is returned. d->images_dir keeps images_dir.
+ */
+int lt_deployment_resolve_images(struct lt_deployment *d,
+				 const char *images_dir, int check,
+				 const char *file, struct lt_load_error *err);
+
+/* True when d names a kernel or ramdisk anywhere (the ones that need the
+ * daemon's images_dir and its files to be checked). */
+int lt_deployment_names_images(const struct lt_deployment *d);
+
+/* Copies an image (strings duplicated); 0 or -1 (out of memory). */
+int lt_image_copy(struct lt_image *dst, const struct lt_image *src);
+void lt_image_free(struct lt_image *image);
+int lt_image_equal(const struct lt_image *a, const struct lt_image *b);
+
 const char *lt_mode_name(enum lt_mode mode);
 const char *lt_proto_name(enum lt_proto proto);
 const char *lt_restart_name(enum lt_restart when);
 
 /* True when the two apps would run identically (name, mode, argv, ports,
- * memory, vcpus). */
+ * memory, vcpus, image). */
 int lt_app_equal(const struct lt_app *a, const struct lt_app *b);
 int lt_network_equal(const struct lt_network *a, const struct lt_network *b);
 int lt_server_equal(const struct lt_server *a, const struct lt_server *b);

@@ -247,11 +247,12 @@ static int check_capacity(struct apps_state *st, const struct lt_app *app,
 static int load_app(struct apps_state *st, size_t index, yaml_node_t *node)
 {
 	struct lt_yaml_field f[] = {
-	    LT_FIELD("name", 1),	  LT_FIELD("mode", 1),
-	    LT_FIELD("command", 1),	  LT_FIELD("ports", 0),
-	    LT_FIELD("memory", 0),	  LT_FIELD("vcpus", 0),
-	    LT_FIELD("restart", 0),	  LT_FIELD("restart_limit", 0),
-	    LT_FIELD("restart_window", 0)};
+	    LT_FIELD("name", 1),	   LT_FIELD("mode", 1),
+	    LT_FIELD("command", 1),	   LT_FIELD("ports", 0),
+	    LT_FIELD("memory", 0),	   LT_FIELD("vcpus", 0),
+	    LT_FIELD("restart", 0),	   LT_FIELD("restart_limit", 0),
+	    LT_FIELD("restart_window", 0), LT_FIELD("kernel", 0),
+	    LT_FIELD("ramdisk", 0),	   LT_FIELD("cmdline", 0)};
 	struct lt_app *app = &st->d->apps[index];
 	char where[32], path[64];
 
@@ -281,7 +282,9 @@ static int load_app(struct apps_state *st, size_t index, yaml_node_t *node)
 	if (f[3].value && load_ports(st, index, f[3].value, path, app) < 0)
 		return -1;
 	if (lt_load_restart(st->y, f[6].value, f[7].value, f[8].value, where,
-			    &app->restart) < 0)
+			    &app->restart) < 0 ||
+	    lt_load_image(st->y, f[9].value, f[10].value, f[11].value, where,
+			  &app->image) < 0)
 		return -1;
 	return lt_load_app_resources(st->y, f[4].value, f[5].value, where, app);
 }

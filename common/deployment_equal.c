@@ -76,7 +76,8 @@ int lt_app_equal(const struct lt_app *a, const struct lt_app *b)
 {
 	return strcmp(a->name, b->name) == 0 && a->mode == b->mode &&
 	       same_argv(a, b) && same_ports(a, b) &&
-	       a->memory_bytes == b->memory_bytes && a->vcpus == b->vcpus;
+	       a->memory_bytes == b->memory_bytes && a->vcpus == b->vcpus &&
+	       lt_image_equal(&a->image, &b->image);
 }
 
 int lt_network_equal(const struct lt_network *a, const struct lt_network *b)
@@ -91,5 +92,6 @@ int lt_network_equal(const struct lt_network *a, const struct lt_network *b)
 
 int lt_server_equal(const struct lt_server *a, const struct lt_server *b)
 {
-	return a->memory_bytes == b->memory_bytes && a->vcpus == b->vcpus;
+	return a->memory_bytes == b->memory_bytes && a->vcpus == b->vcpus &&
+	       lt_image_equal(&a->image, &b->image);
 }

@@ -24,6 +24,12 @@ int lt_load_app_resources(struct lt_yaml *y, yaml_node_t *memory,
 			  yaml_node_t *vcpus, const char *where,
 			  struct lt_app *app);
 
+/* kernel, ramdisk and cmdline of the server or an app (any may be NULL:
+ * absent). */
+int lt_load_image(struct lt_yaml *y, yaml_node_t *kernel, yaml_node_t *ramdisk,
+		  yaml_node_t *cmdline, const char *where,
+		  struct lt_image *image);
+
 /* Number of addresses in the pool, first and last included. */
 uint32_t lt_pool_size(const struct lt_network *net);
 

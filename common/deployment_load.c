@@ -141,8 +141,10 @@ static int load_server(struct lt_yaml *y, yaml_node_t *node,
 		       struct lt_server *server)
 {
 	struct lt_yaml_field f[] = {
-	    LT_FIELD("memory", 0), LT_FIELD("vcpus", 0), LT_FIELD("restart", 0),
-	    LT_FIELD("restart_limit", 0), LT_FIELD("restart_window", 0)};
+	    LT_FIELD("memory", 0),	   LT_FIELD("vcpus", 0),
+	    LT_FIELD("restart", 0),	   LT_FIELD("restart_limit", 0),
+	    LT_FIELD("restart_window", 0), LT_FIELD("kernel", 0),
+	    LT_FIELD("ramdisk", 0),	   LT_FIELD("cmdline", 0)};
 
 	server->memory_bytes = SERVER_MEMORY_DEFAULT;
 	server->vcpus = SERVER_VCPUS_DEFAULT;
@@ -155,8 +157,11 @@ static int load_server(struct lt_yaml *y, yaml_node_t *node,
 	if (load_resources(y, f[0].value, f[1].value, "server",
 			   &server->memory_bytes, &server->vcpus) < 0)
 		return -1;
-	return lt_load_restart(y, f[2].value, f[3].value, f[4].value, "server",
-			       &server->restart);
+	if (lt_load_restart(y, f[2].value, f[3].value, f[4].value, "server",
+			    &server->restart) < 0)
+		return -1;
+	return lt_load_image(y, f[5].value, f[6].value, f[7].value, "server",
+			     &server->image);
 }
 
 static int load_top(struct lt_yaml *y, struct lt_deployment *d)
@@ -281,7 +286,10 @@ void lt_deployment_free(struct lt_deployment *d)
 			free(app->argv[j]);
 		free(app->argv);
 		free(app->ports);
+		lt_image_free(&app->image);
 	}
+	lt_image_free(&d->server.image);
 	free(d->apps);
+	free(d->images_dir);
 	free(d);
 }

@@ -24,6 +24,7 @@ enum {
 	COL_PORTS,
 	COL_FRAMES,
 	COL_RESTARTS,
+	COL_IMAGE,
 	COL_COUNT
 };
 
@@ -43,6 +44,7 @@ static const struct table_column domain_columns[COL_COUNT] = {
     [COL_PORTS] = {"PORTS", true},
     [COL_FRAMES] = {"FRAMES IN/OUT", true},
     [COL_RESTARTS] = {"RESTARTS", true},
+    [COL_IMAGE] = {"IMAGE", true},
 };
 
 #define CELL_MAX 256
@@ -114,7 +116,58 @@ static void path_cell(struct json_object *dom, char *buf, size_t size)
 		snprintf(buf, size, "%s", path);
 }
 
-static void add_domain_row(struct table *t, struct json_object *dom)
+static bool is_default(struct json_object *dom, const char *part)
+{
+	struct json_object *defaults = jget_array(dom, "image_default");
+	size_t n = defaults != NULL ? json_object_array_length(defaults) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *v = json_object_array_get_idx(defaults, i);
+
+		if (json_object_is_type(v, json_type_string) &&
+		    strcmp(json_object_get_string(v), part) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The parts of the image the domain's file names, "-" when it boots the
+ * daemon's defaults: "ramdisk redis.cpio.zst", a path under images_dir
+ * shown relative to it. */
+static void image_cell(struct json_object *dom, const char *images_dir,
+		       char *buf, size_t size)
+{
+	static const char *const parts[] = {"kernel", "ramdisk", "cmdline"};
+	size_t dir_len = images_dir != NULL ? strlen(images_dir) : 0;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	if (jget_array(dom, "image_default") == NULL) {
+		snprintf(buf, size, "-"); /* an older daemon */
+		return;
+	}
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		const char *v = jget_str(dom, parts[i]);
+		int n;
+
+		if (v == NULL || is_default(dom, parts[i]))
+			continue;
+		if (i < 2 && dir_len > 0 &&
+		    strncmp(v, images_dir, dir_len) == 0 && v[dir_len] == '/')
+			v += dir_len + 1;
+		n = snprintf(buf + used, size - used,
+			     i == 2 ? "%s%s \"%s\"" : "%s%s %s",
+			     used ? ", " : "", parts[i], v);
+		if (n < 0 || (size_t)n >= size - used)
+			break;
+		used += (size_t)n;
+	}
+	if (used == 0)
+		snprintf(buf, size, "-");
+}
+
+static void add_domain_row(struct table *t, struct json_object *dom,
+			   const char *images_dir)
 {
 	static const char *const keys[COL_COUNT] = {
 	    [COL_NAME] = "name",	 [COL_DOMID] = "domid",
@@ -136,6 +189,7 @@ static void add_domain_row(struct table *t, struct json_object *dom)
 	state_cell(dom, text[COL_STATE], CELL_MAX);
 	path_cell(dom, text[COL_PATH], CELL_MAX);
 	frames_cell(dom, text[COL_FRAMES], CELL_MAX);
+	image_cell(dom, images_dir, text[COL_IMAGE], CELL_MAX);
 	/* Zero restarts is the normal case: keep the column for domains that
 	 * did restart. */
 	if (jget_int(dom, "restarts", &restarts) && restarts == 0)
@@ -225,7 +279,8 @@ static void print_deployment(FILE *f, struct json_object *dep)
 	}
 	struct table *t = table_new(domain_columns, COL_COUNT);
 	for (size_t i = 0; i < n; i++)
-		add_domain_row(t, json_object_array_get_idx(domains, i));
+		add_domain_row(t, json_object_array_get_idx(domains, i),
+			       jget_str(dep, "images_dir"));
 	table_print(t, f, "  ");
 	table_free(t);
 }

@@ -180,7 +180,7 @@ static void cleanup_finished(struct op *op)
 static void adopt_deployment(struct engine *e, struct json_object *o)
 {
 	const char *name = jstr(o, "name"), *text = jstr(o, "content");
-	const char *file = jstr(o, "file");
+	const char *file = jstr(o, "file"), *images_dir = jstr(o, "images_dir");
 	struct json_object *doms = NULL;
 	struct lt_deployment *spec = NULL;
 	struct lt_load_error lerr = {0};
@@ -190,9 +190,15 @@ static void adopt_deployment(struct engine *e, struct json_object *o)
 	struct op *op = NULL;
 	struct domain *d;
 
+	/* Resolved, not checked: its domains run already; a state file
+	 * without images_dir is from before images could be named. */
 	if (name == NULL || text == NULL ||
 	    lt_deployment_load(text, strlen(text), file ? file : name, &spec,
-			       &lerr) < 0) {
+			       &lerr) < 0 ||
+	    lt_deployment_resolve_images(
+		spec, images_dir ? images_dir : e->cfg->images_dir, 0,
+		file ? file : name, &lerr) < 0) {
+		lt_deployment_free(spec);
 		lt_load_error_format(&lerr, msg, sizeof(msg));
 		log_err("state file: deployment %s cannot be loaded again "
 			"(%s); its domains are left as they are",

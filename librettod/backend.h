@@ -40,6 +40,12 @@ struct be_domain {
 	char *const *envp; /* extra environment, "K=V", NULL-terminated */
 	uint64_t memory_bytes;
 	unsigned vcpus;
+	/* What it boots, resolved to absolute paths (docs/deployment.md,
+	 * "Images"); NULL: the daemon config's xen_kernel, xen_ramdisk,
+	 * xen_cmdline. The sim runs no kernel and only shows them. */
+	const char *kernel;
+	const char *ramdisk;
+	const char *cmdline;
 	uint8_t mac[6]; /* the domain's MAC (a direct app's VF gets it) */
 	int vf;		/* VF to attach at create (direct apps), or -1 */
 	/* It may be handed a VF while it runs (a dynamic or direct app):

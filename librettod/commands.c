@@ -48,43 +48,104 @@ static int cmd_status(void *ctx, struct json_object *args,
 			     arg_string(args, "domain"), result, err);
 }
 
+/* The load error as the protocol's invalid-deployment: the formatted
+ * text, and file, line and column as data. */
+static void invalid_deployment(const char *file,
+			       const struct lt_load_error *lerr,
+			       struct lt_error *err)
+{
+	char text[sizeof(lerr->message) + sizeof(lerr->file) + 32];
+	struct json_object *data = json_object_new_object();
+
+	lt_load_error_format(lerr, text, sizeof(text));
+	lt_error_set(err, LT_ERR_INVALID, "%s", text);
+	/* The client's own string (valid UTF-8), not the loader's copy,
+	 * which may be cut. */
+	json_object_object_add(data, "file", json_object_new_string(file));
+	json_object_object_add(data, "line",
+			       json_object_new_int(lerr->pos.line));
+	json_object_object_add(data, "column",
+			       json_object_new_int(lerr->pos.column));
+	/* The message without its position, for a client that places it
+	 * itself (librettoctl validate --json). */
+	json_object_object_add(data, "reason",
+			       json_object_new_string(lerr->message));
+	lt_error_set_data(err, data);
+}
+
+/*
+ * The same loader and the same positions as `librettoctl validate`,
+ * whoever the client is; then every kernel and ramdisk resolved against
+ * images_dir and opened, so that a missing image is refused here, before
+ * anything starts, at the position of its key's value.
+ */
+static struct lt_deployment *load_request(struct engine *e,
+					  struct json_object *args,
+					  const char **file,
+					  struct lt_error *err)
+{
+	struct json_object *content = NULL;
+	struct lt_deployment *spec = NULL;
+	struct lt_load_error lerr = {0};
+
+	json_object_object_get_ex(args, "content", &content);
+	*file = arg_string(args, "file");
+	if (*file == NULL)
+		*file = "<request>";
+	if (lt_deployment_load(json_object_get_string(content),
+			       (size_t)json_object_get_string_len(content),
+			       *file, &spec, &lerr) < 0 ||
+	    lt_deployment_resolve_images(spec, e->cfg->images_dir, 1, *file,
+					 &lerr) < 0) {
+		lt_deployment_free(spec);
+		invalid_deployment(*file, &lerr, err);
+		return NULL;
+	}
+	return spec;
+}
+
 static int cmd_deploy(void *ctx, struct json_object *args,
 		      struct control_client *client,
 		      struct json_object **result, struct lt_error *err)
 {
 	struct json_object *content = NULL, *dry = NULL;
-	const char *file = arg_string(args, "file");
-	struct lt_deployment *spec = NULL;
-	struct lt_load_error lerr = {0};
-	char text[sizeof(lerr.message) + sizeof(lerr.file) + 32];
+	struct lt_deployment *spec;
+	const char *file;
 
 	(void)client;
+	spec = load_request(ctx, args, &file, err);
+	if (spec == NULL)
+		return -1;
 	json_object_object_get_ex(args, "content", &content);
 	json_object_object_get_ex(args, "dry_run", &dry);
-	if (file == NULL)
-		file = "<request>";
-	/* The same loader and the same positions as `librettoctl validate`,
-	 * whoever the client is. */
-	if (lt_deployment_load(json_object_get_string(content),
-			       (size_t)json_object_get_string_len(content),
-			       file, &spec, &lerr) < 0) {
-		struct json_object *data = json_object_new_object();
-
-		lt_load_error_format(&lerr, text, sizeof(text));
-		lt_error_set(err, LT_ERR_INVALID, "%s", text);
-		/* The client's own string (valid UTF-8), not the loader's
-		 * copy, which may be cut. */
-		json_object_object_add(data, "file",
-				       json_object_new_string(file));
-		json_object_object_add(data, "line",
-				       json_object_new_int(lerr.pos.line));
-		json_object_object_add(data, "column",
-				       json_object_new_int(lerr.pos.column));
-		lt_error_set_data(err, data);
-		return -1;
-	}
 	return engine_deploy(ctx, spec, json_object_get_string(content), file,
 			     dry && json_object_get_boolean(dry), result, err);
+}
+
+/* What deploy would refuse, and nothing else: no plan, no op, so it
+ * answers whatever runs (librettoctl validate asks it for the images).
+ * As privileged as deploy: its answer says whether a path the daemon
+ * can read exists. */
+static int cmd_validate(void *ctx, struct json_object *args,
+			struct control_client *client,
+			struct json_object **result, struct lt_error *err)
+{
+	struct lt_deployment *spec;
+	const char *file;
+
+	(void)client;
+	spec = load_request(ctx, args, &file, err);
+	if (spec == NULL)
+		return -1;
+	*result = json_object_new_object();
+	json_object_object_add(*result, "deployment",
+			       json_object_new_string(spec->name));
+	json_object_object_add(*result, "apps",
+			       json_object_new_int64((int64_t)spec->napps));
+	json_object_object_add(*result, "images_dir",
+			       json_object_new_string(spec->images_dir));
+	lt_deployment_free(spec);
+	return 0;
 }
 
 static int cmd_destroy(void *ctx, struct json_object *args,
@@ -160,6 +221,12 @@ static const struct lt_arg_spec deploy_args[] = {
     {NULL, 0, 0},
 };
 
+static const struct lt_arg_spec validate_args[] = {
+    {"content", json_type_string, 1},
+    {"file", json_type_string, 0},
+    {NULL, 0, 0},
+};
+
 static const struct lt_arg_spec destroy_args[] = {
     {"deployment", json_type_string, 1},
     {NULL, 0, 0},
@@ -179,6 +246,7 @@ const struct control_command daemon_commands[] = {
     {LT_CMD_VERSION, 0, NULL, cmd_version},
     {LT_CMD_STATUS, 0, status_args, cmd_status},
     {LT_CMD_DEPLOY, 1, deploy_args, cmd_deploy},
+    {LT_CMD_VALIDATE, 1, validate_args, cmd_validate},
     {LT_CMD_DESTROY, 1, destroy_args, cmd_destroy},
     {LT_CMD_SWITCH, 1, switch_args, cmd_switch},
     {NULL, 0, NULL, NULL},

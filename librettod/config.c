@@ -59,6 +59,8 @@ void daemon_config_defaults(struct daemon_config *cfg)
 		 "/var/lib/libretto/images/guest.cpio.zst");
 	snprintf(cfg->xen_cmdline, sizeof(cfg->xen_cmdline),
 		 "console=hvc0 quiet");
+	snprintf(cfg->images_dir, sizeof(cfg->images_dir), "%s",
+		 LT_IMAGES_DIR_DEFAULT);
 }
 
 /* An absolute path that fits `size` bytes with its NUL. */
@@ -234,7 +236,8 @@ static int load_settings(struct lt_yaml *y, struct daemon_config *cfg)
 				    LT_FIELD("clients_max", 0),
 				    LT_FIELD("clients_per_uid", 0),
 				    LT_FIELD("client_idle_timeout", 0),
-				    LT_FIELD("fd_reserve", 0)};
+				    LT_FIELD("fd_reserve", 0),
+				    LT_FIELD("images_dir", 0)};
 	uint64_t size;
 	int i;
 
@@ -282,7 +285,10 @@ static int load_settings(struct lt_yaml *y, struct daemon_config *cfg)
 	    (f[10].value &&
 	     load_path(y, f[10].value, "xen_ramdisk", cfg->xen_ramdisk,
 		       sizeof(cfg->xen_ramdisk)) < 0) ||
-	    (f[11].value && load_cmdline(y, f[11].value, cfg) < 0))
+	    (f[11].value && load_cmdline(y, f[11].value, cfg) < 0) ||
+	    (f[16].value &&
+	     load_path(y, f[16].value, "images_dir", cfg->images_dir,
+		       sizeof(cfg->images_dir)) < 0))
 		return -1;
 	return load_client_limits(y, f[12].value, f[13].value, f[14].value,
 				  f[15].value, cfg);

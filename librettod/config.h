@@ -34,6 +34,9 @@ struct daemon_config {
 	char xen_kernel[256];
 	char xen_ramdisk[256];
 	char xen_cmdline[XEN_CMDLINE_SIZE];
+	/* Where a deployment's relative kernel and ramdisk paths are
+	 * (docs/deployment.md, "Images"); every backend checks them. */
+	char images_dir[256];
 	int test_faults; /* --test-faults: switch may be told to fail */
 };
 

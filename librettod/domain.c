@@ -100,23 +100,31 @@ static void argv_free(char **argv)
 	free(argv);
 }
 
+/* On failure dst holds nothing to free (domain_new's nomem path frees
+ * its fields). */
 static int app_copy(struct lt_app *dst, const struct lt_app *src)
 {
 	*dst = *src;
-	dst->argv = argv_build(NULL, NULL, src->argv, src->argc);
 	dst->ports = NULL;
+	memset(&dst->image, 0, sizeof(dst->image));
+	dst->argv = argv_build(NULL, NULL, src->argv, src->argc);
 	if (dst->argv == NULL)
 		return -1;
+	if (lt_image_copy(&dst->image, &src->image) < 0)
+		goto fail;
 	if (src->nports > 0) {
 		dst->ports = calloc(src->nports, sizeof(*dst->ports));
-		if (dst->ports == NULL) {
-			argv_free(dst->argv);
-			return -1;
-		}
+		if (dst->ports == NULL)
+			goto fail;
 		memcpy(dst->ports, src->ports,
 		       src->nports * sizeof(*dst->ports));
 	}
 	return 0;
+fail:
+	argv_free(dst->argv);
+	dst->argv = NULL;
+	lt_image_free(&dst->image);
+	return -1;
 }
 
 /*
@@ -181,6 +189,7 @@ void domain_free(struct domain *d)
 	argv_free(d->envp);
 	argv_free(d->spec.argv);
 	free(d->spec.ports);
+	lt_image_free(&d->spec.image);
 	free(d->guest_state);
 	free(d);
 }
@@ -211,6 +220,8 @@ struct domain *domain_new(struct deployment *dep,
 		d->spec.memory_bytes = spec->server.memory_bytes;
 		d->spec.vcpus = spec->server.vcpus;
 		d->spec.restart = spec->server.restart;
+		if (lt_image_copy(&d->spec.image, &spec->server.image) < 0)
+			goto nomem;
 		d->be.is_server = 1;
 		snprintf(path, sizeof(path), "%s/libretto-netserver",
 			 cfg->libexec_dir);
@@ -230,6 +241,9 @@ struct domain *domain_new(struct deployment *dep,
 	d->be.argv = d->argv;
 	d->be.memory_bytes = d->spec.memory_bytes;
 	d->be.vcpus = d->spec.vcpus;
+	d->be.kernel = d->spec.image.kernel;
+	d->be.ramdisk = d->spec.image.ramdisk;
+	d->be.cmdline = d->spec.image.cmdline;
 	/* Server-mode apps share the server's IP and so its MAC too
 	 * (docs/datapath.md). */
 	lt_mac_for(dep->name,
@@ -286,6 +300,7 @@ nomem:
 		argv_free(d->argv);
 		argv_free(d->spec.argv);
 		free(d->spec.ports);
+		lt_image_free(&d->spec.image);
 		free(d);
 		return NULL;
 	}

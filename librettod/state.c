@@ -103,6 +103,15 @@ struct json_object *state_snapshot(struct engine *e)
 					   : dep->pending_text
 					       ? dep->pending_text
 					       : ""));
+		/* What its relative image paths were resolved against: a
+		 * restarted daemon resolves them the same, whatever its
+		 * images_dir is now, so status and a redeploy's comparison
+		 * see the domains as they run. */
+		json_object_object_add(
+		    o, "images_dir",
+		    dep->spec != NULL && dep->spec->images_dir != NULL
+			? json_object_new_string(dep->spec->images_dir)
+			: NULL);
 		json_object_object_add(o, "set_up",
 				       json_object_new_boolean(dep->set_up));
 		json_object_object_add(

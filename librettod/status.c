@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "config.h"
 #include "engine.h"
 #include "fairness.h"
 #include "guest_input.h"
@@ -114,6 +115,36 @@ static void vf_counters_describe(struct domain *d, struct json_object *o)
 	json_object_object_add(o, "vf_counters", counters_json(d, dir));
 }
 
+/*
+ * What the domain boots, each part as it is used: its file's own (a path
+ * resolved against images_dir) or the daemon config's default, which
+ * image_default lists. The sim boots none of them and shows the same.
+ */
+static void image_describe(struct engine *e, struct domain *d,
+			   struct json_object *o)
+{
+	const struct lt_image *own = &d->spec.image;
+	struct json_object *defaults = json_object_new_array();
+	const struct {
+		const char *key, *own, *fallback;
+	} parts[] = {
+	    {"kernel", own->kernel, e->cfg->xen_kernel},
+	    {"ramdisk", own->ramdisk, e->cfg->xen_ramdisk},
+	    {"cmdline", own->cmdline, e->cfg->xen_cmdline},
+	};
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		json_object_object_add(
+		    o, parts[i].key,
+		    json_object_new_string(parts[i].own ? parts[i].own
+							: parts[i].fallback));
+		if (parts[i].own == NULL)
+			json_object_array_add(
+			    defaults, json_object_new_string(parts[i].key));
+	}
+	json_object_object_add(o, "image_default", defaults);
+}
+
 static struct json_object *domain_json(struct engine *e, struct domain *d)
 {
 	struct json_object *o = json_object_new_object();
@@ -144,6 +175,7 @@ static struct json_object *domain_json(struct engine *e, struct domain *d)
 			       json_object_new_int64(d->nrestarts));
 	json_object_object_add(o, "gave_up",
 			       json_object_new_boolean(d->gave_up));
+	image_describe(e, d, o);
 	ports_describe(d, o);
 	counters_describe(d, o);
 	vf_counters_describe(d, o);
@@ -201,6 +233,11 @@ static struct json_object *deployment_json(struct engine *e,
 	json_object_object_add(
 	    o, "op", dep->op ? json_object_new_int64(dep->op->id) : NULL);
 	json_object_object_add(o, "network", network_json(dep->be.net));
+	json_object_object_add(
+	    o, "images_dir",
+	    dep->spec != NULL && dep->spec->images_dir != NULL
+		? json_object_new_string(dep->spec->images_dir)
+		: NULL);
 	e->backend->ops->deployment_describe(e->backend, &dep->be, o);
 	TAILQ_FOREACH(d, &dep->domains, entry)
 	{

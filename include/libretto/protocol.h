@@ -15,6 +15,7 @@
 #define LT_CMD_VERSION	 "version"
 #define LT_CMD_STATUS	 "status"
 #define LT_CMD_DEPLOY	 "deploy"
+#define LT_CMD_VALIDATE	 "validate"
 #define LT_CMD_DESTROY	 "destroy"
 #define LT_CMD_SUBSCRIBE "subscribe"
 #define LT_CMD_SWITCH	 "switch"

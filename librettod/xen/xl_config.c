@@ -80,6 +80,8 @@ int xl_config_build(const struct daemon_config *cfg,
 	unsigned vcpus = dom->vcpus != 0 ? dom->vcpus : XL_DEFAULT_VCPUS;
 	uint64_t memory =
 	    dom->memory_bytes != 0 ? dom->memory_bytes : XL_DEFAULT_MEMORY;
+	/* "" (the file's or the config's) means no command line at all. */
+	const char *cmdline = dom->cmdline ? dom->cmdline : cfg->xen_cmdline;
 
 	libxl_domain_config_init(dc);
 	xl_domain_name(dom, name);
@@ -98,12 +100,14 @@ int xl_config_build(const struct daemon_config *cfg,
 
 	libxl_domain_build_info_init_type(b, LIBXL_DOMAIN_TYPE_PV);
 	b->max_memkb = b->target_memkb = (memory + 1023) / 1024;
-	b->kernel = strdup(cfg->xen_kernel);
-	b->ramdisk = strdup(cfg->xen_ramdisk);
-	if (cfg->xen_cmdline[0] != '\0')
-		b->cmdline = strdup(cfg->xen_cmdline);
+	/* The domain's own image where its file names one (resolved to an
+	 * absolute path and checked at deploy), else the daemon's. */
+	b->kernel = strdup(dom->kernel ? dom->kernel : cfg->xen_kernel);
+	b->ramdisk = strdup(dom->ramdisk ? dom->ramdisk : cfg->xen_ramdisk);
+	if (cmdline[0] != '\0')
+		b->cmdline = strdup(cmdline);
 	if (c->name == NULL || b->kernel == NULL || b->ramdisk == NULL ||
-	    (cfg->xen_cmdline[0] != '\0' && b->cmdline == NULL) ||
+	    (cmdline[0] != '\0' && b->cmdline == NULL) ||
 	    vcpus_fill(b, vcpus) < 0)
 		goto nomem;
 

@@ -8,7 +8,7 @@ foreach(t deploy_status exit_event protocol_errors destroy_clean redeploy
           # (docs/threat-model.md).
           isolation_portmap isolation_stall isolation_spoof
           isolation_guest_data isolation_flood isolation_clients
-          isolation_misc)
+          isolation_misc images)
   add_test(NAME it_${t}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh
                    ${CMAKE_BINARY_DIR}/bin)

@@ -116,8 +116,8 @@ static void test_errors(void)
 		    "state_dir, run_dir, backend, control_group, "
 		    "client_buffer_max, on_shutdown, libexec_dir, "
 		    "xenstored, xen_kernel, xen_ramdisk, xen_cmdline, "
-		    "clients_max, clients_per_uid, client_idle_timeout or "
-		    "fd_reserve)");
+		    "clients_max, clients_per_uid, client_idle_timeout, "
+		    "fd_reserve or images_dir)");
 	CHECK_ERROR("fd_reserve: 8\n",
 		    ":1:13: fd_reserve: \"8\" is not an integer from 32 to "
 		    "65536");

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "deployment.h"
@@ -271,6 +273,132 @@ out:
 	lt_deployment_free(dc);
 }
 
+/* kernel, ramdisk and cmdline: absent means NULL (the daemon's
+ * default), present keeps the value and the position of its value. */
+static void test_images(void)
+{
+	const char *text =
+	    "name: i\n" NET "server:\n"
+	    "  kernel: kernels/vmlinuz-6.1\n"
+	    "apps:\n"
+	    "  - name: a\n"
+	    "    mode: dynamic\n"
+	    "    command: [n]\n"
+	    "    ramdisk: redis.cpio.zst\n"
+	    "    cmdline: \"\"\n"
+	    "  - {name: b, mode: dynamic, command: [n], cmdline: quiet}\n";
+	struct lt_deployment *d = load(text), *e = load(text);
+
+	CHECK(d && e);
+	if (!d || !e)
+		goto out;
+	CHECK(d->server.image.kernel &&
+	      strcmp(d->server.image.kernel, "kernels/vmlinuz-6.1") == 0);
+	CHECK(d->server.image.ramdisk == NULL &&
+	      d->server.image.cmdline == NULL);
+	CHECK(d->apps[0].image.kernel == NULL);
+	CHECK(d->apps[0].image.ramdisk &&
+	      strcmp(d->apps[0].image.ramdisk, "redis.cpio.zst") == 0);
+	CHECK(d->apps[0].image.ramdisk_pos.line == 14 &&
+	      d->apps[0].image.ramdisk_pos.column == 14);
+	/* "" is a command line of its own: none, not the default */
+	CHECK(d->apps[0].image.cmdline &&
+	      strcmp(d->apps[0].image.cmdline, "") == 0);
+	CHECK(d->apps[1].image.cmdline &&
+	      strcmp(d->apps[1].image.cmdline, "quiet") == 0);
+	CHECK(lt_deployment_names_images(d));
+	CHECK(lt_app_equal(&d->apps[0], &e->apps[0]));
+	CHECK(lt_server_equal(&d->server, &e->server));
+	free(e->apps[0].image.ramdisk);
+	e->apps[0].image.ramdisk = strdup("other.cpio.zst");
+	CHECK(!lt_app_equal(&d->apps[0], &e->apps[0]));
+	free(e->apps[1].image.cmdline);
+	e->apps[1].image.cmdline = NULL;
+	CHECK(!lt_app_equal(&d->apps[1], &e->apps[1]));
+	lt_image_free(&e->server.image);
+	CHECK(!lt_server_equal(&d->server, &e->server));
+out:
+	lt_deployment_free(d);
+	lt_deployment_free(e);
+}
+
+/* Relative paths joined to images_dir, absolute ones kept; with check,
+ * a missing file or a directory is refused at the value's position. */
+static void test_resolve(void)
+{
+	char dir[] = "/tmp/test_images.XXXXXX", path[256], msg[1024];
+	char want[1024];
+	const char *app = "name: r\n" NET "apps:\n"
+			  "  - name: a\n"
+			  "    mode: dynamic\n"
+			  "    command: [n]\n"
+			  "    kernel: %s\n"
+			  "    ramdisk: %s\n";
+	char text[1024];
+	struct lt_deployment *d;
+	struct lt_load_error err;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/vmlinux", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	CHECK(mkdir(path, 0700) == 0);
+
+	snprintf(text, sizeof(text), app, "vmlinux", "missing/rd");
+	d = load(text);
+	CHECK(d != NULL);
+	if (d) {
+		/* Not checked: joined, not opened (what adoption does). */
+		CHECK(lt_deployment_resolve_images(d, dir, 0, "t.yaml", &err) ==
+		      0);
+		snprintf(path, sizeof(path), "%s/vmlinux", dir);
+		CHECK(strcmp(d->apps[0].image.kernel, path) == 0);
+		snprintf(path, sizeof(path), "%s/missing/rd", dir);
+		CHECK(strcmp(d->apps[0].image.ramdisk, path) == 0);
+		CHECK(strcmp(d->images_dir, dir) == 0);
+		/* Checked: the ramdisk is missing. Resolving again keeps the
+		 * absolute paths it made. */
+		CHECK(lt_deployment_resolve_images(d, dir, 1, "t.yaml", &err) <
+		      0);
+		lt_load_error_format(&err, msg, sizeof(msg));
+		snprintf(want, sizeof(want),
+			 "t.yaml:13:14: apps[0].ramdisk: %s/missing/rd: No "
+			 "such file or directory (expected a readable file; a "
+			 "relative path is taken from images_dir %s)",
+			 dir, dir);
+		CHECK(strcmp(msg, want) == 0);
+		lt_deployment_free(d);
+	}
+	snprintf(text, sizeof(text), app, "sub", "vmlinux");
+	d = load(text);
+	CHECK(d != NULL);
+	if (d) {
+		CHECK(lt_deployment_resolve_images(d, dir, 1, "t.yaml", &err) <
+		      0);
+		lt_load_error_format(&err, msg, sizeof(msg));
+		CHECK(strncmp(msg, "t.yaml:12:13: apps[0].kernel: ", 30) == 0 &&
+		      strstr(msg, "/sub: Is a directory") != NULL);
+		lt_deployment_free(d);
+	}
+	snprintf(text, sizeof(text), app, "vmlinux", "vmlinux");
+	d = load(text);
+	CHECK(d != NULL);
+	if (d) {
+		CHECK(lt_deployment_resolve_images(d, dir, 1, "t.yaml", &err) ==
+		      0);
+		lt_deployment_free(d);
+	}
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/vmlinux", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -283,5 +411,7 @@ int main(int argc, char **argv)
 	test_errors_without_position();
 	test_names();
 	test_equality();
+	test_images();
+	test_resolve();
 	return check_summary("test_deployment_load");
 }

@@ -123,6 +123,53 @@ static void test_config_app(void)
 	}
 }
 
+/* A domain's own kernel, ramdisk and cmdline replace the daemon's, each
+ * alone; an own "" cmdline means none even when the daemon has one. */
+static void test_config_image(void)
+{
+	struct daemon_config cfg;
+	struct be_domain d = domain("cache", 0);
+	libxl_domain_config dc;
+	char *err = NULL;
+
+	daemon_config_defaults(&cfg);
+	d.ramdisk = "/srv/images/redis.cpio.zst";
+	if (CHECK(xl_config_build(&cfg, &d, NULL, &dc, &err) == 0)) {
+		CHECK(strcmp(dc.b_info.kernel,
+			     "/var/lib/libretto/images/vmlinux") == 0);
+		CHECK(strcmp(dc.b_info.ramdisk, "/srv/images/redis.cpio.zst") ==
+		      0);
+		CHECK(dc.b_info.cmdline &&
+		      strcmp(dc.b_info.cmdline, "console=hvc0 quiet") == 0);
+		libxl_domain_config_dispose(&dc);
+	} else {
+		free(err);
+		err = NULL;
+	}
+	d.ramdisk = NULL;
+	d.kernel = "/srv/images/vmlinux-6.1";
+	d.cmdline = "console=hvc0 loglevel=7";
+	if (CHECK(xl_config_build(&cfg, &d, NULL, &dc, &err) == 0)) {
+		CHECK(strcmp(dc.b_info.kernel, "/srv/images/vmlinux-6.1") == 0);
+		CHECK(strcmp(dc.b_info.ramdisk,
+			     "/var/lib/libretto/images/guest.cpio.zst") == 0);
+		CHECK(dc.b_info.cmdline &&
+		      strcmp(dc.b_info.cmdline, "console=hvc0 loglevel=7") ==
+			  0);
+		libxl_domain_config_dispose(&dc);
+	} else {
+		free(err);
+		err = NULL;
+	}
+	d.cmdline = "";
+	if (CHECK(xl_config_build(&cfg, &d, NULL, &dc, &err) == 0)) {
+		CHECK(dc.b_info.cmdline == NULL);
+		libxl_domain_config_dispose(&dc);
+	} else {
+		free(err);
+	}
+}
+
 static void test_config_errors(void)
 {
 	struct daemon_config cfg;
@@ -324,6 +371,7 @@ int main(int argc, char **argv)
 	}
 	test_config_server();
 	test_config_app();
+	test_config_image();
 	test_config_errors();
 	test_program();
 	test_wstatus();
