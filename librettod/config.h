@@ -34,6 +34,9 @@ struct daemon_config {
 	char xen_kernel[256];
 	char xen_ramdisk[256];
 	char xen_cmdline[XEN_CMDLINE_SIZE];
+	/* How long a domain may take from its start to its guest's ready,
+	 * in seconds; 0: the backend's default (backend_ops). */
+	unsigned boot_timeout;
 	int test_faults; /* --test-faults: switch may be told to fail */
 };
 
