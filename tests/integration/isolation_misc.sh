@@ -34,7 +34,6 @@ dep=$(it_deployment "" "  - name: crasher
     restart_window: 3600")
 
 it_subscribe "$IT_TMP/events" --timestamps
-sleep 0.3
 it_deploy "$dep"
 
 it_check "the existing state folder is made 0700" [ "$(stat -c %a "$IT_STATE")" = 700 ]
@@ -47,7 +46,7 @@ it_check "and it is gone" bash -c "[ ! -L '$IT_STATE/state.json.tmp' ]"
 ln -sf "$IT_TMP/victim" "$IT_STATE/state.json.tmp"
 
 # --- restarts back off ------------------------------------------------------
-it_check "crasher restarted 8 times, then given up on" it_wait_for 60 \
+it_check "crasher restarted 8 times, then given up on" it_wait_for "$IT_WAIT_LIMIT" \
   grep -q '"domain-gave-up".*"domain":"crasher"' "$IT_TMP/events"
 # For each restart: the gap from the crasher's end to its restart as this
 # client saw them, the wait the daemon reports, its downtime.
@@ -106,7 +105,7 @@ it_check "and back to the server" bash -c "$IT_BIN/librettoctl -s $IT_SOCK switc
 kill -9 "$IT_DAEMON_PID"; wait "$IT_DAEMON_PID" 2>/dev/null
 kvns=lt-$IT_DEP-kv
 ip netns pids "$kvns" | xargs -r kill -KILL
-it_wait_for 5 bash -c "[ -z \"\$(ip netns pids $kvns)\" ]"
+it_wait_for "$IT_WAIT_LIMIT" bash -c "[ -z \"\$(ip netns pids $kvns)\" ]"
 ip netns delete "$kvns"
 ip netns add "$kvns"
 ip netns exec "$kvns" bash -c "exec -a $kvns sleep 600" >/dev/null 2>&1 &
@@ -131,7 +130,7 @@ printf '%s\n' "$out" | sed 's/^/    /'
 it_check "a redeploy refuses to take the decoy's namespace for kv" grep -q "$kvns already exists" <<<"$out"
 it_check "the decoy survives the redeploy" decoy_ok
 ctl destroy "$IT_DEP" >/dev/null 2>&1
-it_wait_for 10 bash -c "! $IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP >/dev/null 2>&1"
+it_wait_for "$IT_WAIT_LIMIT" bash -c "! $IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP >/dev/null 2>&1"
 it_check "the deployment is destroyed" bash -c "! ip netns list | grep -q '^lt-$IT_DEP-server'"
 it_check "the decoy and its namespace survive the destroy" decoy_ok
 kill $decoy $named 2>/dev/null

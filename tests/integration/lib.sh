@@ -174,7 +174,8 @@ it_request() {
 # it_subscribe FILE [--timestamps]: a raw subscriber whose every line goes
 # to FILE, until the test ends; with --timestamps, each line has its arrival
 # time (ms since the epoch) and a space in front. Nothing of it holds the
-# test's output open.
+# test's output open. Returns once the daemon has answered the subscribe:
+# every event after that is in FILE.
 it_subscribe() {
   local sleeper
   sleep 300 >/dev/null 2>&1 &
@@ -187,6 +188,8 @@ it_subscribe() {
     it_subscription "$sleeper" >"$1" &
   fi
   IT_BG_PIDS+=($!)
+  it_wait_for "$IT_WAIT_LIMIT" grep -q '"ok":true' "$1" ||
+    { it_fail "the subscription to the daemon's events was not answered"; exit 1; }
 }
 
 # it_subscription PID: the daemon's lines after a subscribe, while PID lives.

@@ -15,7 +15,7 @@ ip netns exec "lt-$IT_DEP-peer" "$IT_BIN/redis_probe" "$ip" 6379 --interval-ms 2
   >"$IT_TMP/probe.json" 2>"$IT_TMP/probe.err" &
 probe=$!
 IT_BG_PIDS+=($probe)
-it_check "the client connected" it_wait_for 5 grep -q connected "$IT_TMP/probe.err"
+it_check "the client connected" it_wait_for "$IT_WAIT_LIMIT" grep -q connected "$IT_TMP/probe.err"
 # One round trip first, so that the switch nodes exist before a snapshot.
 it_check "a first round trip" bash -c "$IT_BIN/librettoctl -s $IT_SOCK switch cache --to direct >/dev/null &&
   $IT_BIN/librettoctl -s $IT_SOCK switch cache --to server >/dev/null"
