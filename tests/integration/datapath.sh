@@ -36,7 +36,8 @@ it_check "kv's traffic is on its VF" bash -c \
 # Outgoing from a server-mode app to a listener in the peer namespace.
 $peer timeout 10 socat TCP-LISTEN:9999,reuseaddr SYSTEM:'echo from-peer' &
 IT_BG_PIDS+=($!)
-sleep 0.3
+it_check "the peer's listener on tcp/9999 is up" it_wait_for "$IT_WAIT_LIMIT" bash -c \
+  "ip netns exec lt-$IT_DEP-peer ss -Hltn 'sport = :9999' | grep -q ."
 out=$(ip netns exec "lt-$IT_DEP-web" timeout 5 socat - "TCP:$gw:9999" </dev/null)
 it_check "web connects out to the peer" [ "$out" = from-peer ]
 

@@ -94,7 +94,11 @@ as_guest "$srv" server/stats/test_marker 7
 as_guest "$srv" server/stats/bad_value $'7\x1b[2J'
 as_guest "$srv" "server/apps/$victim/stats/evil_value" $'\xc3\x28'
 as_guest "$srv" "server/apps/$victim/stats/test_marker" 5
-sleep 1
+# The attack is read once the last writes show (a throttled writer's
+# watches are handled late, not lost).
+it_wait_for "$IT_WAIT_LIMIT" bash -c "$IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP server | jq -e '.counters.test_marker == 7' >/dev/null &&
+  $IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP victim | jq -e '.counters.test_marker == 5' >/dev/null &&
+  $IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP evil | jq -e '.guest_input_refused > 0' >/dev/null"
 
 # --- the victim and the clients are unharmed ---------------------------------
 it_check "the daemon answers" ctl version

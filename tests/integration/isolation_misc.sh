@@ -82,13 +82,15 @@ pool="/libretto/pool/$IT_DEP/vf"
 it_check "cache runs on the server path" cache_ok
 it_xs xenstore-write "$pool/99999" cache
 restart_daemon
-sleep 1
+# The adoption has read the pool once the bad entry is gone.
+it_wait_for "$IT_WAIT_LIMIT" bash -c "! XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-exists $pool/99999"
 it_check "VF 99999 naming cache: the daemon is still up" kill -0 "$IT_DAEMON_PID"
 it_check "cache still runs on the server path, no VF" cache_ok
 it_check "the entry is removed" bash -c "! XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-exists $pool/99999"
 for id in -1 abc 07; do it_xs xenstore-write "$pool/$id" cache; done
 restart_daemon
-sleep 1
+it_wait_for "$IT_WAIT_LIMIT" bash -c \
+  "[ \"\$(XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-list $pool | sort | tr '\n' ' ')\" = '0 1 2 3 ' ]"
 it_check "VF -1, abc, 07 naming cache: the daemon is still up" kill -0 "$IT_DAEMON_PID"
 it_check "cache holds no VF (abc is not VF 0)" cache_ok
 it_check "no VF is claimed for cache in the pool" bash -c \
@@ -120,7 +122,8 @@ decoy_ok() {
     [ "$(stat -L -c %i "/run/netns/$kvns")" = "$decoy_ino" ]
 }
 it_start_daemon
-sleep 1
+# The adoption is over once it said why it left kv alone.
+it_wait_for "$IT_WAIT_LIMIT" grep -q "domain $kvns: the namespace of that name is not the one this daemon made" "$IT_LOG"
 it_check "the decoy's namespace is not adopted as kv" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP kv | jq -e '.state != \"running\" and .pid == null' >/dev/null"
 it_check "the daemon says why" grep -q "domain $kvns: the namespace of that name is not the one this daemon made" "$IT_LOG"
