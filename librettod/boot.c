@@ -117,6 +117,28 @@ static void boot_failed(struct domain *d)
 	domain_boot_resolve(d, EIO, msg);
 }
 
+void domain_boot_exited(struct domain *d, const char *how)
+{
+	char node[PATH_LEN];
+	char *said;
+
+	if (d->boot_done == NULL)
+		return;
+	/* An agent whose app cannot start writes why, then ends as the app
+	 * did: its end may be seen before the watch on its state is handled,
+	 * and its reason says more than its exit status. */
+	snprintf(node, sizeof(node), LT_XS_GUEST_FMT "/" LT_XS_GUEST_ERROR,
+		 d->domid);
+	said = guest_read_text(d, node);
+	if (said != NULL && *said != '\0') {
+		free(said);
+		boot_failed(d);
+		return;
+	}
+	free(said);
+	domain_boot_resolve(d, ECHILD, how);
+}
+
 void domain_boot_guest_state(struct domain *d)
 {
 	if (d->guest_state == NULL)
