@@ -85,6 +85,7 @@ crash_in_switch server release server
 second=$(it_deployment "  - name: extra
     mode: dynamic
     command: [redis-server, --save, '', --appendonly, 'no', --protected-mode, 'no']")
+IT_MORE_DEPS+=("${IT_DEP}b")
 sed -i "s/^name: $IT_DEP\$/name: ${IT_DEP}b/; s/10\.\([0-9]*\)\.0\./10.\1.1./g" "$second"
 it_subscribe "$IT_TMP/deploy-events"
 ctl deploy "$second" >/dev/null 2>&1 &

@@ -18,6 +18,8 @@ IT_DAEMON_PID=
 IT_DEP=t$(( $$ % 100000 ))$(printf '%x' $(( RANDOM % 256 )))
 IT_FAILS=0
 IT_BG_PIDS=()
+# Other deployment names a test makes (e.g. ${IT_DEP}b): cleaned up too.
+IT_MORE_DEPS=()
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "SKIP: needs root to create network namespaces and links"
@@ -45,7 +47,7 @@ it_cleanup() {
     kill -KILL "$IT_DAEMON_PID" 2>/dev/null
   fi
   # Whatever a failed test left: its domains, namespaces and xenstored.
-  for ns in $(ip netns list | awk '{print $1}' | grep "^lt-$IT_DEP-"); do
+  for ns in $(ip netns list | awk '{print $1}' | grep -E "^lt-($(IFS='|'; echo "$IT_DEP${IT_MORE_DEPS[*]:+|${IT_MORE_DEPS[*]}}"))-"); do
     ip netns pids "$ns" | xargs -r kill -KILL 2>/dev/null
     ip netns delete "$ns" 2>/dev/null
   done
