@@ -32,6 +32,8 @@
 #define FD_RESERVE_DEFAULT 128
 #define FD_RESERVE_MIN	   32
 #define FD_RESERVE_MAX	   65536
+/* An hour: past it a guest that has not come up is not booting. */
+#define BOOT_TIMEOUT_MAX 3600
 
 void daemon_config_defaults(struct daemon_config *cfg)
 {
@@ -237,7 +239,8 @@ static int load_settings(struct lt_yaml *y, struct daemon_config *cfg)
 				    LT_FIELD("clients_per_uid", 0),
 				    LT_FIELD("client_idle_timeout", 0),
 				    LT_FIELD("fd_reserve", 0),
-				    LT_FIELD("images_dir", 0)};
+				    LT_FIELD("images_dir", 0),
+				    LT_FIELD("boot_timeout", 0)};
 	uint64_t size;
 	int i;
 
@@ -288,7 +291,10 @@ static int load_settings(struct lt_yaml *y, struct daemon_config *cfg)
 	    (f[11].value && load_cmdline(y, f[11].value, cfg) < 0) ||
 	    (f[16].value &&
 	     load_path(y, f[16].value, "images_dir", cfg->images_dir,
-		       sizeof(cfg->images_dir)) < 0))
+		       sizeof(cfg->images_dir)) < 0) ||
+	    (f[17].value &&
+	     load_unsigned(y, f[17].value, "boot_timeout", 1, BOOT_TIMEOUT_MAX,
+			   &cfg->boot_timeout) < 0))
 		return -1;
 	return load_client_limits(y, f[12].value, f[13].value, f[14].value,
 				  f[15].value, cfg);

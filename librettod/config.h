@@ -37,6 +37,9 @@ struct daemon_config {
 	/* Where a deployment's relative kernel and ramdisk paths are
 	 * (docs/deployment.md, "Images"); every backend checks them. */
 	char images_dir[256];
+	/* How long a domain may take from its start to its guest's ready,
+	 * in seconds; 0: the backend's default (backend_ops). */
+	unsigned boot_timeout;
 	int test_faults; /* --test-faults: switch may be told to fail */
 };
 

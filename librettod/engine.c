@@ -59,7 +59,7 @@ static void on_domain_exited(void *arg, struct be_domain *bd, int wstatus)
 		else
 			snprintf(why, sizeof(why), "killed by signal %d",
 				 WTERMSIG(wstatus));
-		domain_boot_resolve(d, ECHILD, why);
+		domain_boot_exited(d, why);
 	}
 	/* While stopping, the exit is the stop itself. */
 	if (d->state != DOM_STOPPING && d->state != DOM_GONE)

@@ -78,6 +78,8 @@ struct domain {
 	lt_done_fn boot_done;
 	void *boot_arg;
 	struct event *boot_timer;
+	struct timespec boot_started; /* for the log and the timeout's text */
+	unsigned boot_timeout_ms;
 	char **argv;		/* owned; be.argv points here */
 	char **envp;		/* owned; be.envp points here */
 	struct lt_ippool *pool; /* the pool ip came from, when pool_ip */
@@ -210,6 +212,12 @@ void domain_boot_wait(struct domain *d, unsigned timeout_ms, lt_done_fn done,
 		      void *arg);
 /* Ends a boot wait, if one is pending, with err and msg. */
 void domain_boot_resolve(struct domain *d, int err, const char *msg);
+/* The domain ended (how: "exited with status N"): a pending boot wait
+ * fails, with the guest's own reason when it wrote one. */
+void domain_boot_exited(struct domain *d, const char *how);
+/* The guest's guest/state (d->guest_state) changed or is to be looked at:
+ * ready or error ends a pending boot wait. */
+void domain_boot_guest_state(struct domain *d);
 
 /* {"deployment", "domain", "domid"}: what every event about d starts
  * with. */

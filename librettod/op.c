@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "engine.h"
 #include "log.h"
 #include "state.h"
@@ -265,13 +266,16 @@ static void op_step_done(void *arg, int err, const char *msg)
 static void op_run_started(void *arg, int err, const char *msg)
 {
 	struct op *op = arg;
+	struct backend *be = op->dep->engine->backend;
 
 	if (err != 0) {
 		op_step_done(op, err, msg);
 		return;
 	}
+	/* The operator's bound (a slow or shared host) over the backend's. */
 	domain_boot_wait(rt(op)->current->dom,
-			 op->dep->engine->backend->ops->boot_timeout_ms,
+			 be->cfg->boot_timeout ? be->cfg->boot_timeout * 1000u
+					       : be->ops->boot_timeout_ms,
 			 op_step_done, op);
 }
 

@@ -262,22 +262,6 @@ int xs_layout_apps_rebind(struct lt_xs *xs, struct deployment *dep, char **err)
 	return 0;
 }
 
-/* The guest said error: fail its boot with the reason it gave, if any. */
-static void boot_failed(struct domain *d)
-{
-	char node[PATH_LEN], msg[64 + GUEST_TEXT_MAX];
-	char *why;
-
-	snprintf(node, sizeof(node), LT_XS_GUEST_FMT "/" LT_XS_GUEST_ERROR,
-		 d->domid);
-	/* The guest's words, printable ASCII of bounded length or none. */
-	why = guest_read_text(d, node);
-	snprintf(msg, sizeof(msg), "the guest reported an error%s%s",
-		 why && *why ? ": " : "", why ? why : "");
-	free(why);
-	domain_boot_resolve(d, EIO, msg);
-}
-
 static void guest_state_changed(void *arg, const char *path)
 {
 	struct domain *d = arg;
@@ -296,10 +280,7 @@ static void guest_state_changed(void *arg, const char *path)
 		return;
 	free(d->guest_state);
 	d->guest_state = strdup(state);
-	if (strcmp(state, LT_GUEST_READY) == 0)
-		domain_boot_resolve(d, 0, NULL);
-	else if (strcmp(state, LT_GUEST_ERROR) == 0)
-		boot_failed(d);
+	domain_boot_guest_state(d);
 
 	struct json_object *data = domain_event_data(d);
 	json_object_object_add(data, "guest_state",

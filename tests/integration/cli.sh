@@ -23,10 +23,10 @@ it_deploy "$file"
 
 ctl --json status "$IT_DEP" --watch >"$IT_TMP/watch" 2>&1 &
 IT_BG_PIDS+=($!)
-it_check "watch prints the status" it_wait_for 3 bash -c "[ -s $IT_TMP/watch ]"
+it_check "watch prints the status" it_wait_for "$IT_WAIT_LIMIT" bash -c "[ -s $IT_TMP/watch ]"
 ns=$(it_status_json "$IT_DEP" | jq -r '.deployments[0].domains[] | select(.name == "kv") | .namespace')
 ip netns pids "$ns" | xargs -r kill -KILL
-it_check "watch shows kv failed" it_wait_for 3 bash -c \
+it_check "watch shows kv failed" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "tail -n 1 $IT_TMP/watch | jq -e '.deployments[0].domains[] | select(.name == \"kv\") | .state == \"failed\"' >/dev/null"
 
 one=$(ctl --json status "$IT_DEP" web)

@@ -16,7 +16,7 @@ ip netns exec "lt-$IT_DEP-peer" "$IT_BIN/redis_probe" "$ip" 6379 --interval-ms 5
   >"$IT_TMP/probe.json" 2>"$IT_TMP/probe.err" &
 probe=$!
 IT_BG_PIDS+=($probe)
-it_check "the client connected" it_wait_for 5 grep -q connected "$IT_TMP/probe.err"
+it_check "the client connected" it_wait_for "$IT_WAIT_LIMIT" grep -q connected "$IT_TMP/probe.err"
 
 view() { ctl status --json | jq -c '[.deployments[] | {name, domains: [.domains[] | {name, domid, path, vf, pid}]}]'; }
 crash() {
@@ -54,11 +54,11 @@ crash_in_switch() {
   local to=$1 step=$2 want=$3 path
   ctl switch cache --to "$to" --fault "$step:stall" --timeout 30 >/dev/null 2>&1 &
   local sw=$!
-  it_wait_for 5 bash -c "$IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP cache | jq -e '.switching != null' >/dev/null"
+  it_wait_for "$IT_WAIT_LIMIT" bash -c "$IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP cache | jq -e '.switching != null' >/dev/null"
   sleep 0.3 # the stalled step has done its work
   crash
   wait $sw 2>/dev/null
-  it_wait_for 10 bash -c "$IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP cache | jq -e '.switching == null' >/dev/null"
+  it_wait_for "$IT_WAIT_LIMIT" bash -c "$IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP cache | jq -e '.switching == null' >/dev/null"
   path=$(ctl status --json "$IT_DEP" cache | jq -r .path)
   if [ "$path" != "$want" ]; then
     it_fail "switch to $to killed at $step: cache is on $path, want $want"; return
@@ -85,13 +85,13 @@ crash_in_switch server release server
 second=$(it_deployment "  - name: extra
     mode: dynamic
     command: [redis-server, --save, '', --appendonly, 'no', --protected-mode, 'no']")
+IT_MORE_DEPS+=("${IT_DEP}b")
 sed -i "s/^name: $IT_DEP\$/name: ${IT_DEP}b/; s/10\.\([0-9]*\)\.0\./10.\1.1./g" "$second"
 it_subscribe "$IT_TMP/deploy-events"
-sleep 0.3
 ctl deploy "$second" >/dev/null 2>&1 &
-it_wait_for 10 grep -q '"step":"create","domain":"server"' "$IT_TMP/deploy-events"
+it_wait_for "$IT_WAIT_LIMIT" grep -q '"step":"create","domain":"server"' "$IT_TMP/deploy-events"
 crash
-it_check "the deploy caught half-way: no namespace of it without a domain" it_wait_for 10 bash -c "
+it_check "the deploy caught half-way: no namespace of it without a domain" it_wait_for "$IT_WAIT_LIMIT" bash -c "
   js=\$($IT_BIN/librettoctl -s $IT_SOCK status --json)
   want=\$( (jq -r '.deployments[] | select(.name == \"${IT_DEP}b\") | .domains[] | select(.domid != null) | .namespace' <<<\"\$js\"; \
            jq -e '.deployments[] | select(.name == \"${IT_DEP}b\")' <<<\"\$js\" >/dev/null && echo lt-${IT_DEP}b-peer) | sort)

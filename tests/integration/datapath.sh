@@ -23,7 +23,7 @@ cache_ip=$(field cache ip); kv_ip=$(field kv ip)
 peer="ip netns exec lt-$IT_DEP-peer"
 
 it_check "ping $sip (the network server answers)" $peer ping -c 2 -W 2 "$sip"
-it_check "rival's claim on tcp/80 is refused in status" it_wait_for 5 bash -c \
+it_check "rival's claim on tcp/80 is refused in status" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP rival | jq -e '.port_conflicts[0].port == \"tcp/80\"' >/dev/null"
 page=$($peer timeout 5 curl -s "http://$sip/")
 it_check "curl http://$sip/ is served by nginx, not by rival" bash -c "echo \"\$0\" | grep -qi nginx" "$page"
@@ -36,12 +36,13 @@ it_check "kv's traffic is on its VF" bash -c \
 # Outgoing from a server-mode app to a listener in the peer namespace.
 $peer timeout 10 socat TCP-LISTEN:9999,reuseaddr SYSTEM:'echo from-peer' &
 IT_BG_PIDS+=($!)
-sleep 0.3
+it_check "the peer's listener on tcp/9999 is up" it_wait_for "$IT_WAIT_LIMIT" bash -c \
+  "ip netns exec lt-$IT_DEP-peer ss -Hltn 'sport = :9999' | grep -q ."
 out=$(ip netns exec "lt-$IT_DEP-web" timeout 5 socat - "TCP:$gw:9999" </dev/null)
 it_check "web connects out to the peer" [ "$out" = from-peer ]
 
 # Counters: the server forwarded cache's traffic, and nothing of kv's.
-it_check "the server counted frames to cache" it_wait_for 3 bash -c \
+it_check "the server counted frames to cache" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP cache | jq -e '.counters.to_app_packets > 0' >/dev/null"
 it_check "the server counted no frame to kv" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP kv | jq -e '(.counters.to_app_packets // 0) == 0' >/dev/null"

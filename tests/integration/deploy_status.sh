@@ -43,13 +43,13 @@ for spec in "server server server" "web app server" "cache app dynamic" "kv app 
   it_check "$1: xenstore net/ip and mac" \
     [ "$(it_xs xenstore-read /local/domain/$domid/libretto/net/ip) $(it_xs xenstore-read /local/domain/$domid/libretto/net/mac)" = "$ip $(echo "$d" | jq -r .mac)" ]
   it_check "$1: the guest reported ready" \
-    it_wait_for 5 bash -c "[ \"\$(XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-read /local/domain/$domid/libretto/guest/state)\" = ready ]"
+    it_wait_for "$IT_WAIT_LIMIT" bash -c "[ \"\$(XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-read /local/domain/$domid/libretto/guest/state)\" = ready ]"
 done
 
 server_domid=$(echo "$dep" | jq -r '.domains[] | select(.name == "server") | .domid')
 web_domid=$(echo "$dep" | jq -r '.domains[] | select(.name == "web") | .domid')
 it_check "server/state running" \
-  it_wait_for 5 bash -c "[ \"\$(XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-read /local/domain/$server_domid/libretto/server/state)\" = running ]"
+  it_wait_for "$IT_WAIT_LIMIT" bash -c "[ \"\$(XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-read /local/domain/$server_domid/libretto/server/state)\" = running ]"
 it_check "portmap tcp/80 is web's" [ "$(it_xs xenstore-read /libretto/portmap/$IT_DEP/tcp/80)" = "$web_domid" ]
 kv_ip=$(echo "$dep" | jq -r '.domains[] | select(.name == "kv") | .ip')
 it_check "pool/ip records kv" [ "$(it_xs xenstore-read /libretto/pool/$IT_DEP/ip/${kv_ip//./_})" = kv ]

@@ -8,7 +8,7 @@ it_deploy "$(it_deployment)"
 # Two independent subscribers on raw connections.
 it_subscribe "$IT_TMP/events1"
 it_subscribe "$IT_TMP/events2"
-it_check "both subscribers are subscribed" it_wait_for 3 bash -c \
+it_check "both subscribers are subscribed" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "grep -q '\"ok\":true' $IT_TMP/events1 && grep -q '\"ok\":true' $IT_TMP/events2"
 
 ns=$(it_status_json "$IT_DEP" | jq -r '.deployments[0].domains[] | select(.name == "cache") | .namespace')

@@ -12,7 +12,7 @@ foreach(t deploy_status exit_event protocol_errors destroy_clean redeploy
   add_test(NAME it_${t}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh
                    ${CMAKE_BINARY_DIR}/bin)
-  set_tests_properties(it_${t} PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77
+  set_tests_properties(it_${t} PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77
                        LABELS integration)
 endforeach()
 # 100 round trips with their checks: about 90 s plain, more under ASan.

@@ -16,7 +16,6 @@ P99_MAX_MS=50
 VICTIM_MAX_MS=1000
 it_start_daemon
 it_subscribe "$IT_TMP/events"
-it_wait_for 3 grep -q '"ok":true' "$IT_TMP/events"
 apps="  - name: victim
     mode: server
     command: [sleep, '1000']
@@ -77,8 +76,10 @@ flooding() { kill -0 $flood_pid 2>/dev/null; }
 it_check "the flood is still going after 1 s" flooding
 hst=$(dstatus hostile)
 it_log "hostile during the flood: $(echo "$hst" | jq -c .watches 2>&1)"
-it_check "status shows the flooder throttled while it floods" \
-  bash -c "! kill -0 $flood_pid 2>/dev/null || [ \"\$(echo \"\$1\" | jq .watches.throttled)\" = true ]" _ "$hst"
+# Throttled once its writes outrun its budget: on a loaded host the flood
+# writes slower and that comes later, but while it floods.
+it_check "status shows the flooder throttled while it floods" it_wait_for "$IT_WAIT_LIMIT" bash -c \
+  "! kill -0 $flood_pid 2>/dev/null || $IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq -e '.watches.throttled == true' >/dev/null"
 vg=/local/domain/$v/libretto/guest
 as_guest victim xenstore-write "$vg/state" switching
 written=$(date +%s%3N)
@@ -121,7 +122,7 @@ it_check "status p99 during the flood under $P99_MAX_MS ms ($(field "$during" p9
   p99_ok
 
 it_check "the flooder is reported (domain-throttled)" \
-  it_wait_for 2 bash -c "[ -n \"\$(jq -c 'select(.event == \"domain-throttled\" and .data.domain == \"hostile\")' $IT_TMP/events)\" ]"
+  it_wait_for "$IT_WAIT_LIMIT" bash -c "[ -n \"\$(jq -c 'select(.event == \"domain-throttled\" and .data.domain == \"hostile\")' $IT_TMP/events)\" ]"
 events domain-throttled hostile | head -n 2 | sed 's/^/    /'
 it_check "the flooder's reports are rate-limited (one event)" \
   [ "$(events domain-throttled hostile | wc -l)" = 1 ]
@@ -132,9 +133,9 @@ it_check "the flood's burst was coalesced (far fewer handlings than writes)" \
 
 # Its last word is read once it stops, and its throttling ends.
 as_guest hostile xenstore-write "$hg/state" ready
-it_check "the flooder's last state is read after the flood" it_wait_for 5 bash -c \
+it_check "the flooder's last state is read after the flood" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "[ \"\$($IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq -r .guest_state)\" = ready ]"
-it_check "the flooder's throttling ends once it is quiet" it_wait_for 6 bash -c \
+it_check "the flooder's throttling ends once it is quiet" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq -e '.watches.throttled == false' >/dev/null"
 it_log "hostile after the flood: $(dstatus hostile | jq -c .watches)"
 after=$(probe --duration-ms 1000)

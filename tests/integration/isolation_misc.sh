@@ -34,7 +34,6 @@ dep=$(it_deployment "" "  - name: crasher
     restart_window: 3600")
 
 it_subscribe "$IT_TMP/events" --timestamps
-sleep 0.3
 it_deploy "$dep"
 
 it_check "the existing state folder is made 0700" [ "$(stat -c %a "$IT_STATE")" = 700 ]
@@ -47,7 +46,7 @@ it_check "and it is gone" bash -c "[ ! -L '$IT_STATE/state.json.tmp' ]"
 ln -sf "$IT_TMP/victim" "$IT_STATE/state.json.tmp"
 
 # --- restarts back off ------------------------------------------------------
-it_check "crasher restarted 8 times, then given up on" it_wait_for 60 \
+it_check "crasher restarted 8 times, then given up on" it_wait_for "$IT_WAIT_LIMIT" \
   grep -q '"domain-gave-up".*"domain":"crasher"' "$IT_TMP/events"
 # For each restart: the gap from the crasher's end to its restart as this
 # client saw them, the wait the daemon reports, its downtime.
@@ -83,13 +82,15 @@ pool="/libretto/pool/$IT_DEP/vf"
 it_check "cache runs on the server path" cache_ok
 it_xs xenstore-write "$pool/99999" cache
 restart_daemon
-sleep 1
+# The adoption has read the pool once the bad entry is gone.
+it_wait_for "$IT_WAIT_LIMIT" bash -c "! XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-exists $pool/99999"
 it_check "VF 99999 naming cache: the daemon is still up" kill -0 "$IT_DAEMON_PID"
 it_check "cache still runs on the server path, no VF" cache_ok
 it_check "the entry is removed" bash -c "! XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-exists $pool/99999"
 for id in -1 abc 07; do it_xs xenstore-write "$pool/$id" cache; done
 restart_daemon
-sleep 1
+it_wait_for "$IT_WAIT_LIMIT" bash -c \
+  "[ \"\$(XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-list $pool | sort | tr '\n' ' ')\" = '0 1 2 3 ' ]"
 it_check "VF -1, abc, 07 naming cache: the daemon is still up" kill -0 "$IT_DAEMON_PID"
 it_check "cache holds no VF (abc is not VF 0)" cache_ok
 it_check "no VF is claimed for cache in the pool" bash -c \
@@ -106,7 +107,7 @@ it_check "and back to the server" bash -c "$IT_BIN/librettoctl -s $IT_SOCK switc
 kill -9 "$IT_DAEMON_PID"; wait "$IT_DAEMON_PID" 2>/dev/null
 kvns=lt-$IT_DEP-kv
 ip netns pids "$kvns" | xargs -r kill -KILL
-it_wait_for 5 bash -c "[ -z \"\$(ip netns pids $kvns)\" ]"
+it_wait_for "$IT_WAIT_LIMIT" bash -c "[ -z \"\$(ip netns pids $kvns)\" ]"
 ip netns delete "$kvns"
 ip netns add "$kvns"
 ip netns exec "$kvns" bash -c "exec -a $kvns sleep 600" >/dev/null 2>&1 &
@@ -121,7 +122,8 @@ decoy_ok() {
     [ "$(stat -L -c %i "/run/netns/$kvns")" = "$decoy_ino" ]
 }
 it_start_daemon
-sleep 1
+# The adoption is over once it said why it left kv alone.
+it_wait_for "$IT_WAIT_LIMIT" grep -q "domain $kvns: the namespace of that name is not the one this daemon made" "$IT_LOG"
 it_check "the decoy's namespace is not adopted as kv" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP kv | jq -e '.state != \"running\" and .pid == null' >/dev/null"
 it_check "the daemon says why" grep -q "domain $kvns: the namespace of that name is not the one this daemon made" "$IT_LOG"
@@ -131,7 +133,7 @@ printf '%s\n' "$out" | sed 's/^/    /'
 it_check "a redeploy refuses to take the decoy's namespace for kv" grep -q "$kvns already exists" <<<"$out"
 it_check "the decoy survives the redeploy" decoy_ok
 ctl destroy "$IT_DEP" >/dev/null 2>&1
-it_wait_for 10 bash -c "! $IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP >/dev/null 2>&1"
+it_wait_for "$IT_WAIT_LIMIT" bash -c "! $IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP >/dev/null 2>&1"
 it_check "the deployment is destroyed" bash -c "! ip netns list | grep -q '^lt-$IT_DEP-server'"
 it_check "the decoy and its namespace survive the destroy" decoy_ok
 kill $decoy $named 2>/dev/null

@@ -13,7 +13,6 @@
 . "$(dirname "$0")/lib.sh"
 it_start_daemon
 it_subscribe "$IT_TMP/events"
-it_wait_for 3 grep -q '"ok":true' "$IT_TMP/events"
 # The hostile app listens on the victim's declared port too: its own agent
 # claims it, as a real one would.
 apps="  - name: victim
@@ -69,7 +68,7 @@ victim_connect() {
 ip netns exec "lt-$IT_DEP-hostile" socat TCP-LISTEN:$port,fork,reuseaddr SYSTEM:'echo hostile' &
 IT_BG_PIDS+=($!)
 guest_write "tcp/$port"
-it_check "an event names the claimant, the owner and the port" it_wait_for 5 \
+it_check "an event names the claimant, the owner and the port" it_wait_for "$IT_WAIT_LIMIT" \
   has_event port-conflict " | select(.data.port == \"tcp/$port\" and .data.owner == \"victim\" and .data.owner_domid == $v and .data.reason == \"ephemeral\")"
 it_check "status shows the refusal and why" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq -e '.port_conflicts | any(.port == \"tcp/$port\" and .owner == \"victim\" and .owner_domid == $v and .reason == \"ephemeral\")' >/dev/null"
@@ -81,7 +80,7 @@ it_log "victim from local port $port to the peer: $out"
 it_check "the victim connects out from local port $port" bash -c "[[ '$out' == from-peer* ]]"
 
 # --- 2. The victim's declared port ---
-it_check "the hostile agent's claim on declared tcp/80 is refused" it_wait_for 5 \
+it_check "the hostile agent's claim on declared tcp/80 is refused" it_wait_for "$IT_WAIT_LIMIT" \
   has_event port-conflict ' | select(.data.port == "tcp/80" and .data.owner == "victim" and .data.reason == "declared")'
 guest_write tcp/80
 it_check "status shows tcp/80 refused as the victim's declared port" bash -c \
@@ -94,9 +93,9 @@ it_check "the peer reaches the victim on $sip:80" \
 # --- 3. Its own range, and a range nobody has yet ---
 own=$((hlo + 5)); free=$((32768 + 9 * 2048 + 1))
 guest_write "udp/$own" "tcp/$free"
-it_check "a claim in its own range is granted (it routes there anyway), unwritten" it_wait_for 5 bash -c \
+it_check "a claim in its own range is granted (it routes there anyway), unwritten" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq -e '(.ports | index(\"udp/$own\")) != null' >/dev/null && ! XENSTORED_PATH=$xs_sock xenstore-exists /libretto/portmap/$IT_DEP/udp/$own"
-it_check "a claim in an unassigned range is refused, no owner named" it_wait_for 5 bash -c \
+it_check "a claim in an unassigned range is refused, no owner named" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq -e '.port_conflicts | any(.port == \"tcp/$free\" and .owner == null and .reason == \"ephemeral\")' >/dev/null && ! XENSTORED_PATH=$xs_sock xenstore-exists /libretto/portmap/$IT_DEP/tcp/$free"
 it_check "no event for the claim in its own range" \
   no_event port-conflict " | select(.data.port == \"udp/$own\")"
@@ -111,10 +110,10 @@ bad=(tcp/0 tcp/65536 tcp/080 udp/-1 sctp/1 tcp/99999999999999999999 "tcp/$long")
 wrote=0
 for b in "${bad[@]}"; do guest_write "$b" && wrote=$((wrote + 1)); done
 it_check "the guest could write all ${#bad[@]} malformed names" [ "$wrote" = ${#bad[@]} ]
-it_check "each is refused and counted" it_wait_for 5 bash -c \
+it_check "each is refused and counted" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq -e '.port_claims.malformed == ${#bad[@]}' >/dev/null"
 guest_write tcp/00
-it_check "the count follows the list" it_wait_for 5 bash -c \
+it_check "the count follows the list" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq -e '.port_claims.malformed == $(( ${#bad[@]} + 1 ))' >/dev/null"
 it_check "one port-refused event for them all, reported once" \
   [ "$(events port-refused ' | select(.data.reason == "malformed")' | wc -l)" = 1 ]
@@ -124,7 +123,7 @@ it_check "the raw names are in no log line nor reply" bash -c \
   "! grep -q 1111111111111111 $IT_LOG && ! grep -q 1111111111111111 $IT_TMP/events && ! $IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP | grep -q 1111111111111111"
 it_check "the daemon stays healthy" bash -c "kill -0 $IT_DAEMON_PID && $IT_BIN/librettoctl -s $IT_SOCK version >/dev/null"
 guest_rm "${bad[@]}" tcp/00 sctp
-it_check "the count drops when they go" it_wait_for 5 bash -c \
+it_check "the count drops when they go" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq -e '.port_claims.malformed == 0' >/dev/null"
 
 # --- 5. The cap on run-time claims ---
@@ -134,19 +133,19 @@ need=$((cap - have + 1)); first=10001; last=$((first + need - 1))
 it_log "cap $cap, $have run-time claims already: $need more, tcp/$first-$last"
 claims=(); for p in $(seq $first $last); do claims+=("tcp/$p"); done
 guest_write "${claims[@]}"
-it_check "claim $((cap + 1)) is refused for the cap" it_wait_for 10 bash -c \
+it_check "claim $((cap + 1)) is refused for the cap" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq -e '.port_claims.run_time == $cap and .port_claims.over_cap == 1' >/dev/null"
 it_check "the ones under the cap are granted" \
   [ "$(it_xs xenstore-read /libretto/portmap/$IT_DEP/tcp/$first) $(g "$srv" server/portmap/tcp/$((last - 1)))" = "$h $h" ]
 it_check "the one over the cap is written nowhere" bash -c \
   "! XENSTORED_PATH=$xs_sock xenstore-exists /libretto/portmap/$IT_DEP/tcp/$last && ! XENSTORED_PATH=$xs_sock xenstore-exists /local/domain/$srv/libretto/server/portmap/tcp/$last"
 for p in 1 2 3; do guest_write "tcp/$((last + p))"; done
-it_check "more claims over the cap are counted" it_wait_for 5 bash -c \
+it_check "more claims over the cap are counted" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq -e '.port_claims.over_cap == 4' >/dev/null"
 it_check "the cap is reported once, not per write" \
   [ "$(events port-refused ' | select(.data.reason == "cap" and .data.cap == '"$cap"')' | wc -l)" = 1 ]
 guest_rm "${claims[@]}" "tcp/$((last + 1))" "tcp/$((last + 2))" "tcp/$((last + 3))"
-it_check "claims withdrawn are released" it_wait_for 10 bash -c \
+it_check "claims withdrawn are released" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "! XENSTORED_PATH=$xs_sock xenstore-exists /libretto/portmap/$IT_DEP/tcp/$first && $IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq -e '.port_claims.over_cap == 0' >/dev/null"
 
 # --- 6. Defence in depth: the mirror says what a fooled daemon would ---
@@ -155,14 +154,14 @@ it_check "claims withdrawn are released" it_wait_for 10 bash -c \
 # for $port with it.
 it_xs xenstore-write "/local/domain/$srv/libretto/server/portmap/tcp/80" "$h" \
   "/local/domain/$srv/libretto/server/portmap/tcp/$port" "$h"
-it_check "the network server follows its mirror (tcp/80 now reaches hostile)" it_wait_for 5 bash -c \
+it_check "the network server follows its mirror (tcp/80 now reaches hostile)" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "[ \"\$($peer timeout 2 socat - TCP:$sip:80 </dev/null)\" = hostile ]"
 out=$(victim_connect 9998)
 it_log "victim from local port $port with the mirror naming hostile: $out"
 it_check "the victim's replies on $port still reach the victim" bash -c "[[ '$out' == from-peer* ]]"
 it_xs xenstore-write "/local/domain/$srv/libretto/server/portmap/tcp/80" "$v"
 it_xs xenstore-rm "/local/domain/$srv/libretto/server/portmap/tcp/$port"
-it_check "tcp/80 is the victim's again" it_wait_for 5 bash -c \
+it_check "tcp/80 is the victim's again" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "[ \"\$($peer timeout 2 socat - TCP:$sip:80 </dev/null)\" = victim ]"
 
 # --- 7. The loader refuses a declared port in an ephemeral range ---
@@ -183,7 +182,7 @@ it_check "the deployment in force is untouched" \
 # operator then deploys an app that declares it: the declaration wins, the
 # deploy succeeds, and the squatter's claim is refused and reported.
 guest_write tcp/8443
-it_check "an undeclared tcp/8443 is granted to hostile" it_wait_for 5 bash -c \
+it_check "an undeclared tcp/8443 is granted to hostile" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "[ \"\$(XENSTORED_PATH=$xs_sock xenstore-read /libretto/portmap/$IT_DEP/tcp/8443 2>/dev/null)\" = $h ]"
 late="  - name: late
     mode: server
@@ -196,9 +195,9 @@ it_check "a deploy that declares the squatted port succeeds" \
 l=$(it_domid late)
 it_check "tcp/8443 is the declaring app's in both trees" \
   [ "$(it_xs xenstore-read /libretto/portmap/$IT_DEP/tcp/8443) $(g "$srv" server/portmap/tcp/8443)" = "$l $l" ]
-it_check "the squatter's claim is refused as declared, naming late" it_wait_for 5 bash -c \
+it_check "the squatter's claim is refused as declared, naming late" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "jq -cR 'fromjson? | select(.event == \"port-conflict\" and .data.domain == \"hostile\" and .data.port == \"tcp/8443\" and .data.reason == \"declared\" and .data.owner == \"late\")' $IT_TMP/events | grep -q ."
-it_check "the peer reaches late on $sip:8443" it_wait_for 5 bash -c \
+it_check "the peer reaches late on $sip:8443" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "[ \"\$($peer timeout 2 socat - TCP:$sip:8443 </dev/null)\" = late ]"
 # --- 9. Refusals in a loop do not flood the log and the subscribers ---
 # Forty claims in the victim's range at once: every one refused and shown
@@ -206,7 +205,7 @@ it_check "the peer reaches late on $sip:8443" it_wait_for 5 bash -c \
 many=()
 for i in $(seq 200 239); do many+=("tcp/$((vlo + i))"); done
 guest_write "${many[@]}"
-it_check "status shows the forty refused claims" it_wait_for 10 bash -c \
+it_check "status shows the forty refused claims" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "[ \"\$($IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP hostile | jq '[.port_conflicts[] | select(.reason == \"ephemeral\" and .owner == \"victim\")] | length')\" -ge 40 ]"
 sleep 0.5
 reported=$(jq -cR "fromjson? | select(.event == \"port-conflict\" and .data.domain == \"hostile\" and (.data.port | ltrimstr(\"tcp/\") | tonumber) >= $((vlo + 200)) and (.data.port | ltrimstr(\"tcp/\") | tonumber) <= $((vlo + 239)))" "$IT_TMP/events" | wc -l)

@@ -53,7 +53,7 @@ read -r evil_eph _ < <(ip netns exec "$(ns evil)" cat /proc/sys/net/ipv4/ip_loca
 # get <ns> <host> <port>: one line from a TCP server.
 get() { ip netns exec "$1" timeout 5 socat -T 3 - "TCP:$2:$3" </dev/null 2>/dev/null; }
 # Every app is reached once: the ARP entries to be attacked exist.
-it_check "web answers on $sip:80" it_wait_for 10 bash -c "[ \"\$($peer timeout 3 socat -T 2 - TCP:$sip:80 </dev/null 2>/dev/null)\" = web ]"
+it_check "web answers on $sip:80" it_wait_for "$IT_WAIT_LIMIT" bash -c "[ \"\$($peer timeout 3 socat -T 2 - TCP:$sip:80 </dev/null 2>/dev/null)\" = web ]"
 it_check "victim answers on $victim_ip:7000" [ "$(get "$(ns peer)" "$victim_ip" 7000)" = victim ]
 it_check "mal answers on $mal_ip:7000" [ "$(get "$(ns peer)" "$mal_ip" 7000)" = mal ]
 
@@ -86,7 +86,7 @@ cap() { # <ns> <if> <file>
 CAPS=()
 cap "$(ns peer)" wire0 "$IT_TMP/peer.pcap"
 cap "$(ns victim)" tap0 "$IT_TMP/victim.pcap"
-it_wait_for 5 bash -c "grep -q listening $IT_TMP/peer.pcap.log && grep -q listening $IT_TMP/victim.pcap.log" ||
+it_wait_for "$IT_WAIT_LIMIT" bash -c "grep -q listening $IT_TMP/peer.pcap.log && grep -q listening $IT_TMP/victim.pcap.log" ||
   it_fail "tcpdump did not start"
 # An ARP entry is overridden by a reply only a second (locktime) after its
 # last update: wait, so that a poisoning that got through would show.
@@ -139,7 +139,7 @@ mz mal -c 1 -a "$mal_mac" -b $bc -t arp "request, smac=$mal_mac, sip=$mal_ip, tm
 # delta <app> <counter>: how much it grew since before the attack.
 delta() { echo $(( $(counter "$1" "$2") - ${before[$1.$2]} )); }
 want() { # <app> <counter> <n>: exactly n more (counters are flushed once a second)
-  it_wait_for 5 bash -c "[ \$(( \$($IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP $1 | jq -r '.counters.$2 // 0') - ${before[$1.$2]} )) -ge $3 ]"
+  it_wait_for "$IT_WAIT_LIMIT" bash -c "[ \$(( \$($IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP $1 | jq -r '.counters.$2 // 0') - ${before[$1.$2]} )) -ge $3 ]"
   local got; got=$(delta "$1" "$2")
   it_check "$1: $2 +$3 (got +$got)" [ "$got" -eq "$3" ]
 }
@@ -201,6 +201,6 @@ $peer timeout 5 socat -u -b 65536 UDP-RECV:9997 OPEN:"$IT_TMP/big.got",creat &
 IT_BG_PIDS+=($!)
 sleep 0.3
 ip netns exec "$(ns evil)" socat -u -b 65536 OPEN:"$IT_TMP/big.udp" "UDP-SENDTO:$gw:9997,sourceport=$evil_eph"
-it_check "evil's 20000-byte UDP datagram reaches the gateway whole, in fragments" it_wait_for 3 \
+it_check "evil's 20000-byte UDP datagram reaches the gateway whole, in fragments" it_wait_for "$IT_WAIT_LIMIT" \
   cmp -s "$IT_TMP/big.udp" "$IT_TMP/big.got"
 it_pass

@@ -39,9 +39,9 @@ ping_loss_ok() {
   [ -n "$sent" ] && [ -n "$recv" ] && [ $(( (sent - recv) * 100 )) -le "$sent" ]
 }
 
-it_check "the echo app answers through the server IP" it_wait_for 10 bash -c \
+it_check "the echo app answers through the server IP" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "ip netns exec lt-$IT_DEP-peer $IT_BIN/echo_probe $sip 7007 --count 4 --timeout-ms 500 >/dev/null"
-it_check "the victim answers through the server IP" it_wait_for 10 bash -c \
+it_check "the victim answers through the server IP" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "ip netns exec lt-$IT_DEP-peer $IT_BIN/echo_probe $sip 7008 --count 4 --timeout-ms 500 >/dev/null"
 it_log "before the attacks: echo $(probe 7007 --count 200 --conns 4 --interval-ms 5)"
 
@@ -115,7 +115,7 @@ it_check "the other app's echo: p99 $p99 ms < 20 ms" \
   bash -c "jq -e '.p99_ms < 20' <<<'$echo_out' >/dev/null"
 
 it_check "the victim is shown stalled (rx_stalled = 1)" \
-  it_wait_for 5 bash -c "[ \"\$($IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP victim | jq -r '.counters.rx_stalled // 0')\" = 1 ]"
+  it_wait_for "$IT_WAIT_LIMIT" bash -c "[ \"\$($IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP victim | jq -r '.counters.rx_stalled // 0')\" = 1 ]"
 drops=$(counter rx_ring_full_drops)
 it_log "victim: rx_ring_full_drops $drops0 -> $drops, drops $(counter drops), rx_stalls $(counter rx_stalls)"
 it_check "the victim's dropped frames are counted" [ "$drops" -gt "$drops0" ]
@@ -128,12 +128,12 @@ wait $flood 2>/dev/null
 kill -CONT "$agent"
 it_log "agent $agent of victim continued"
 it_check "the victim is resumed (rx_stalled = 0)" \
-  it_wait_for 5 bash -c "[ \"\$($IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP victim | jq -r '.counters.rx_stalled // 0')\" = 0 ]"
+  it_wait_for "$IT_WAIT_LIMIT" bash -c "[ \"\$($IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP victim | jq -r '.counters.rx_stalled // 0')\" = 0 ]"
 to0=$(counter to_app_packets)
 after=$(probe 7008 --count 20 --conns 2 --interval-ms 5)
 it_log "after SIGCONT: victim echo $after"
 it_check "the victim answers again" bash -c "jq -e '.errors == 0' <<<'$after' >/dev/null"
 it_check "frames reach the victim again (to_app_packets grows)" \
-  it_wait_for 3 bash -c "[ \$($IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP victim | jq -r '.counters.to_app_packets') -gt $to0 ]"
+  it_wait_for "$IT_WAIT_LIMIT" bash -c "[ \$($IT_BIN/librettoctl -s $IT_SOCK --json status $IT_DEP victim | jq -r '.counters.to_app_packets') -gt $to0 ]"
 it_log "after the attacks: echo $(probe 7007 --count 200 --conns 4 --interval-ms 5)"
 it_pass

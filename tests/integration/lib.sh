@@ -18,6 +18,8 @@ IT_DAEMON_PID=
 IT_DEP=t$(( $$ % 100000 ))$(printf '%x' $(( RANDOM % 256 )))
 IT_FAILS=0
 IT_BG_PIDS=()
+# Other deployment names a test makes (e.g. ${IT_DEP}b): cleaned up too.
+IT_MORE_DEPS=()
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "SKIP: needs root to create network namespaces and links"
@@ -45,7 +47,7 @@ it_cleanup() {
     kill -KILL "$IT_DAEMON_PID" 2>/dev/null
   fi
   # Whatever a failed test left: its domains, namespaces and xenstored.
-  for ns in $(ip netns list | awk '{print $1}' | grep "^lt-$IT_DEP-"); do
+  for ns in $(ip netns list | awk '{print $1}' | grep -E "^lt-($(IFS='|'; echo "$IT_DEP${IT_MORE_DEPS[*]:+|${IT_MORE_DEPS[*]}}"))-"); do
     ip netns pids "$ns" | xargs -r kill -KILL 2>/dev/null
     ip netns delete "$ns" 2>/dev/null
   done
@@ -61,16 +63,23 @@ it_cleanup() {
 }
 trap it_cleanup EXIT
 
+# A wait that outlasts any load a shared CI host puts on the tests: every
+# wait below ends on its event; this only bounds one that never comes.
+IT_WAIT_LIMIT=${IT_WAIT_LIMIT:-60}
+
 it_start_daemon() {
   "$IT_BIN/librettod" -f -v -s "$IT_SOCK" --backend sim --state-dir "$IT_STATE" \
     --run-dir "$IT_RUN" "$@" >"$IT_LOG" 2>&1 </dev/null &
   IT_DAEMON_PID=$!
-  for _ in $(seq 100); do
+  # Up when its control socket answers; a daemon that exits fails at once.
+  local deadline=$(( $(date +%s) + IT_WAIT_LIMIT ))
+  while [ "$(date +%s)" -lt $deadline ]; do
     ctl version >/dev/null 2>&1 && return 0
     kill -0 "$IT_DAEMON_PID" 2>/dev/null || break
     sleep 0.1
   done
-  it_fail "librettod did not come up"; cat "$IT_LOG"; exit 1
+  it_fail "librettod did not come up (its control socket did not answer within $IT_WAIT_LIMIT s, or it exited)"
+  cat "$IT_LOG"; exit 1
 }
 
 it_xs() { XENSTORED_PATH=$IT_RUN/xenstored/socket "$@"; }
@@ -124,26 +133,51 @@ it_deploy() {
   printf '%s\n' "$out" | sed 's/^/    /'
 }
 
-# it_wait_for SECONDS command...: polls every 50 ms.
+# it_wait_for SECONDS command...: polls every 50 ms until the command
+# succeeds; after SECONDS, says what it waited for and fails. Give it
+# IT_WAIT_LIMIT for a wait on an event, and a smaller bound only where the
+# bound is itself what the test checks.
 it_wait_for() {
-  local deadline=$(( $(date +%s%N) + $1 * 1000000000 )); shift
+  local limit=$1 deadline=$(( $(date +%s%N) + $1 * 1000000000 )); shift
   while [ "$(date +%s%N)" -lt $deadline ]; do
     "$@" && return 0
     sleep 0.05
   done
+  "$@" && return 0
+  printf '%s: gave up after %s s waiting for: %s\n' "$IT_NAME" "$limit" "$*" >&2
   return 1
 }
 
 # One JSON-lines session with the daemon: it_request LINE... prints the
-# replies (greeting dropped) after sending the lines.
+# replies (greeting dropped) after sending the lines, one reply a line; it
+# waits for each up to IT_WAIT_LIMIT, and ends early when the daemon
+# closes the connection.
 it_request() {
-  { printf '%s\n' "$@"; sleep 0.5; } | socat -t 2 - "UNIX-CONNECT:$IT_SOCK" | tail -n +2
+  local n=$# i line rc=0
+  coproc IT_REQ { socat - "UNIX-CONNECT:$IT_SOCK" 2>/dev/null; }
+  local in=${IT_REQ[0]} out=${IT_REQ[1]} pid=$IT_REQ_PID
+  printf '%s\n' "$@" >&"$out"
+  if read -r -t "$IT_WAIT_LIMIT" line <&"$in"; then # the greeting
+    for (( i = 1; i <= n; i++ )); do
+      read -r -t "$IT_WAIT_LIMIT" line <&"$in" || rc=$?
+      if [ "$rc" -gt 128 ]; then
+        printf '%s: no reply to request %d of %d within %s s\n' \
+          "$IT_NAME" "$i" "$n" "$IT_WAIT_LIMIT" >&2
+      fi
+      [ "$rc" -eq 0 ] || break
+      printf '%s\n' "$line"
+    done
+  fi
+  exec {out}>&- {in}<&-
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  return 0
 }
 
 # it_subscribe FILE [--timestamps]: a raw subscriber whose every line goes
 # to FILE, until the test ends; with --timestamps, each line has its arrival
 # time (ms since the epoch) and a space in front. Nothing of it holds the
-# test's output open.
+# test's output open. Returns once the daemon has answered the subscribe:
+# every event after that is in FILE.
 it_subscribe() {
   local sleeper
   sleep 300 >/dev/null 2>&1 &
@@ -156,6 +190,8 @@ it_subscribe() {
     it_subscription "$sleeper" >"$1" &
   fi
   IT_BG_PIDS+=($!)
+  it_wait_for "$IT_WAIT_LIMIT" grep -q '"ok":true' "$1" ||
+    { it_fail "the subscription to the daemon's events was not answered"; exit 1; }
 }
 
 # it_subscription PID: the daemon's lines after a subscribe, while PID lives.

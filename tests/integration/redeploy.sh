@@ -36,7 +36,7 @@ sed "s/--protected-mode, 'no'\]/--protected-mode, 'no', --port, '6380']/" "$smal
 r=$(ctl --json deploy "$changed" | head -n 1)
 it_check "changed app: restart cache, keep the rest" \
   bash -c "echo '$r' | jq -e '[.result.changes[] | select(.action != \"keep\")] == [{\"domain\":\"cache\",\"action\":\"restart\"}]' >/dev/null"
-it_wait_for 10 bash -c "$IT_BIN/librettoctl -s $IT_SOCK status $IT_DEP --json | jq -e '.deployments[0].op == null' >/dev/null"
+it_wait_for "$IT_WAIT_LIMIT" bash -c "$IT_BIN/librettoctl -s $IT_SOCK status $IT_DEP --json | jq -e '.deployments[0].op == null' >/dev/null"
 now=$(it_status_json "$IT_DEP")
 it_check "cache runs again on the same address" \
   [ "$(echo "$now" | jq -r '.deployments[0].domains[] | select(.name == "cache") | .state + " " + .ip')" = "running $cache_ip" ]

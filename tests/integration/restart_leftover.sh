@@ -16,7 +16,7 @@ before=$(view)
 
 stop_daemon() {
   kill -TERM "$IT_DAEMON_PID"
-  it_check "daemon exits on SIGTERM" it_wait_for 5 bash -c "! kill -0 $IT_DAEMON_PID 2>/dev/null"
+  it_check "daemon exits on SIGTERM" it_wait_for "$IT_WAIT_LIMIT" bash -c "! kill -0 $IT_DAEMON_PID 2>/dev/null"
   wait "$IT_DAEMON_PID"; rc=$?
   it_check "with status 0" [ $rc -eq 0 ]
 }

@@ -36,7 +36,7 @@ xs_port_owner() { it_xs xenstore-read "/libretto/portmap/$IT_DEP/tcp/7000" 2>/de
 # app's, under its new domid.
 kept=1
 for n in 1 2 3; do
-  if ! it_wait_for 10 bash -c "[ \$(grep -c '\"domain-restarted\".*\"domain\":\"flakysrv\"' $IT_TMP/events) -ge $n ]"; then
+  if ! it_wait_for "$IT_WAIT_LIMIT" bash -c "[ \$(grep -c '\"domain-restarted\".*\"domain\":\"flakysrv\"' $IT_TMP/events) -ge $n ]"; then
     it_fail "flakysrv restart $n not reported"; kept=0; break
   fi
   srv=$(ctl status --json "$IT_DEP" flakysrv | jq -r .domid)
@@ -51,13 +51,13 @@ for n in 1 2 3; do
 done
 [ $kept -eq 1 ] && it_ok "3 restarts each, address and port kept"
 
-it_check "flakysrv given up on after 3 restarts within 60 s" it_wait_for 10 \
+it_check "flakysrv given up on after 3 restarts within 60 s" it_wait_for "$IT_WAIT_LIMIT" \
   grep -q '"domain-gave-up".*"domain":"flakysrv".*"limit":3' "$IT_TMP/events"
-it_check "flakydyn given up on too" it_wait_for 10 grep -q '"domain-gave-up".*"domain":"flakydyn"' "$IT_TMP/events"
-it_check "flakysrv: failed, gave_up, 3 restarts in status" it_wait_for 5 bash -c \
+it_check "flakydyn given up on too" it_wait_for "$IT_WAIT_LIMIT" grep -q '"domain-gave-up".*"domain":"flakydyn"' "$IT_TMP/events"
+it_check "flakysrv: failed, gave_up, 3 restarts in status" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP flakysrv | jq -e '.state == \"failed\" and .gave_up and .restarts == 3' >/dev/null"
-it_check "its port is released" it_wait_for 5 bash -c "! XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-exists /libretto/portmap/$IT_DEP/tcp/7000"
-it_check "flakydyn's address is released" it_wait_for 5 bash -c \
+it_check "its port is released" it_wait_for "$IT_WAIT_LIMIT" bash -c "! XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-exists /libretto/portmap/$IT_DEP/tcp/7000"
+it_check "flakydyn's address is released" it_wait_for "$IT_WAIT_LIMIT" bash -c \
   "! XENSTORED_PATH=$IT_RUN/xenstored/socket xenstore-exists /libretto/pool/$IT_DEP/ip/${ip//./_}"
 it_check "no namespace is left of the given-up apps" bash -c \
   "! ip netns list | grep -q 'lt-$IT_DEP-flaky'"

@@ -31,7 +31,7 @@ $peer "$IT_BIN/redis_probe" "$cip" 6379 --interval-ms 2 --progress "$IT_TMP/cach
   >"$IT_TMP/cache.json" 2>"$IT_TMP/cache.err" &
 p2=$!
 IT_BG_PIDS+=($p1 $p2)
-it_check "both clients connected" it_wait_for 5 bash -c "grep -q connected $IT_TMP/shared.err && grep -q connected $IT_TMP/cache.err"
+it_check "both clients connected" it_wait_for "$IT_WAIT_LIMIT" bash -c "grep -q connected $IT_TMP/shared.err && grep -q connected $IT_TMP/cache.err"
 fds0=$(ls /proc/$IT_DAEMON_PID/fd | wc -l)
 links() { for ns in $(ip netns list | awk '{print $1}' | grep "^lt-$IT_DEP-"); do ip -n "$ns" -o link; done | awk -F': ' '{print $2}' | sort; }
 links0=$(links)
@@ -44,10 +44,10 @@ for r in $(seq "$ROUNDS"); do
   pid=$(ctl status --json "$IT_DEP" server | jq .pid)
   n1=$(count shared); n2=$(count cache)
   kill -9 "$pid"
-  if ! it_wait_for 10 bash -c "[ \$(grep -c '\"server-recovered\"' $IT_TMP/events) -ge $r ]"; then
+  if ! it_wait_for "$IT_WAIT_LIMIT" bash -c "[ \$(grep -c '\"server-recovered\"' $IT_TMP/events) -ge $r ]"; then
     it_fail "round $r: no server-recovered event"; bad=1; break
   fi
-  if ! it_wait_for 10 moved shared "$n1" || ! it_wait_for 10 moved cache "$n2"; then
+  if ! it_wait_for "$IT_WAIT_LIMIT" moved shared "$n1" || ! it_wait_for "$IT_WAIT_LIMIT" moved cache "$n2"; then
     it_fail "round $r: a stream does not move again"; bad=1; break
   fi
   kill -0 $p1 2>/dev/null && kill -0 $p2 2>/dev/null || { it_fail "round $r: a client failed"; bad=1; break; }

@@ -24,7 +24,7 @@ IT_BG_PIDS+=($probe)
 $peer redis-benchmark -h "$ip" -l -c 4 -d 128 -t set,get -q >"$IT_TMP/bench.out" 2>&1 &
 bench=$!
 IT_BG_PIDS+=($bench)
-it_check "the long-lived client connected" it_wait_for 5 grep -q connected "$IT_TMP/probe.err"
+it_check "the long-lived client connected" it_wait_for "$IT_WAIT_LIMIT" grep -q connected "$IT_TMP/probe.err"
 
 # The kernel's count of frames cache received on IF (tap0: from the
 # server, vf0: on its VF), live; "none" when IF is not there.

@@ -26,16 +26,15 @@ sw_rx() {
   ip netns exec "lt-$IT_DEP-$1" cat "/sys/class/net/$2/statistics/rx_packets" 2>/dev/null || echo none
 }
 
-# sw_moving APP IF: the count grows while traffic runs (within 2 s).
+# sw_moving APP IF: the count grows while traffic runs (the client sends
+# every few ms: the first frame ends the wait; IT_WAIT_LIMIT bounds it).
 sw_moving() {
-  local a b
+  local a
   a=$(sw_rx "$1" "$2")
-  [ "$a" = none ] && return 1
-  for _ in $(seq 40); do
-    sleep 0.05; b=$(sw_rx "$1" "$2"); [ "$b" != none ] && [ "$b" -gt "$a" ] && return 0
-  done
-  return 1
+  [ "$a" = none ] && { echo "sw_moving: $1 has no $2" >&2; return 1; }
+  it_wait_for "$IT_WAIT_LIMIT" sw_grew "$1" "$2" "$a"
 }
+sw_grew() { local b; b=$(sw_rx "$1" "$2"); [ "$b" != none ] && [ "$b" -gt "$3" ]; }
 
 # sw_still APP IF: the count does not move over 200 ms (or IF is gone).
 sw_still() { local a; a=$(sw_rx "$1" "$2"); sleep 0.2; [ "$(sw_rx "$1" "$2")" = "$a" ]; }

@@ -50,10 +50,12 @@ it_check "other takes the last free VF (kv holds the first)" bash -c \
 refused "no VF free" 1 "resource-exhausted: no free VF" -- cache --to direct
 it_check "other gives its VF back" bash -c "$IT_BIN/librettoctl -s $IT_SOCK switch other --to server >/dev/null"
 
-# A switch held in flight by a stalled step (5 s), and what comes meanwhile.
-ctl switch cache --to direct --fault guest:stall --timeout 5 >"$IT_TMP/slow.out" 2>&1 &
+# A switch held in flight by a stalled step, and what comes meanwhile. The
+# stall is the window for the requests below: 15 s, so that a loaded host's
+# slow process starts do not close it before they are made.
+ctl switch cache --to direct --fault guest:stall --timeout 15 >"$IT_TMP/slow.out" 2>&1 &
 slow=$!
-it_check "the first switch is in flight" it_wait_for 3 bash -c \
+it_check "the first switch is in flight" it_wait_for 15 bash -c \
   "$IT_BIN/librettoctl -s $IT_SOCK status --json $IT_DEP cache | jq -e '.switching != null' >/dev/null"
 out=$(ctl switch cache --to direct 2>&1); rc=$?
 it_check "a second switch of cache meanwhile is refused as busy ($out)" \

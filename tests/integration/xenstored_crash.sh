@@ -8,10 +8,9 @@ it_deploy "$(it_deployment "  - name: cache
     mode: dynamic
     command: [redis-server, --save, '', --appendonly, 'no', --protected-mode, 'no']")"
 it_subscribe "$IT_TMP/events"
-sleep 0.3
 xsd=$(ctl status --json | jq .backend.xenstored_pid)
 kill -9 "$xsd"
-it_check "a backend-failed event names xenstored's end" it_wait_for 5 \
+it_check "a backend-failed event names xenstored's end" it_wait_for "$IT_WAIT_LIMIT" \
   grep -q '"backend-failed".*xenstored (pid '"$xsd"') killed by signal 9' "$IT_TMP/events"
 it_check "the log says so" grep -q "backend sim failed: xenstored" "$IT_LOG"
 it_check "status shows the failure" bash -c \

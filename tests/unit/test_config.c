@@ -59,6 +59,7 @@ static void test_defaults(void)
 	CHECK(strcmp(cfg.xenstored, "/usr/lib/xen-4.17/bin/xenstored") == 0);
 	CHECK(cfg.clients_max == 4096 && cfg.clients_per_uid == 64 &&
 	      cfg.client_idle_timeout == 60 && cfg.fd_reserve == 128);
+	CHECK(cfg.boot_timeout == 0); /* the backend's */
 }
 
 static void test_full(void)
@@ -79,8 +80,10 @@ static void test_full(void)
 		   "clients_max: 100\n"
 		   "clients_per_uid: 10\n"
 		   "client_idle_timeout: 0\n"
-		   "fd_reserve: 64\n",
+		   "fd_reserve: 64\n"
+		   "boot_timeout: 300\n",
 		   &cfg, &err) == 0);
+	CHECK(cfg.boot_timeout == 300);
 	CHECK(cfg.clients_max == 100 && cfg.clients_per_uid == 10 &&
 	      cfg.client_idle_timeout == 0 && cfg.fd_reserve == 64);
 	CHECK(strcmp(cfg.socket_path, "/tmp/l.sock") == 0);
@@ -117,7 +120,10 @@ static void test_errors(void)
 		    "client_buffer_max, on_shutdown, libexec_dir, "
 		    "xenstored, xen_kernel, xen_ramdisk, xen_cmdline, "
 		    "clients_max, clients_per_uid, client_idle_timeout, "
-		    "fd_reserve or images_dir)");
+		    "fd_reserve, images_dir or boot_timeout)");
+	CHECK_ERROR("boot_timeout: 0\n",
+		    ":1:15: boot_timeout: \"0\" is not an integer from 1 to "
+		    "3600");
 	CHECK_ERROR("fd_reserve: 8\n",
 		    ":1:13: fd_reserve: \"8\" is not an integer from 32 to "
 		    "65536");
