@@ -187,19 +187,7 @@ struct pci_op {
 	char domain[XL_NAME_SIZE];
 	lt_done_fn done;
 	void *arg;
-	unsigned retries; /* of an unplug libxl left half-done */
 };
-
-/* An unplug libxl says is done while the domain's PCI backend still
- * lists the VF is tried again this many times: libxl 4.17 gives up
- * waiting for the PCI backend after 10 s, polling, and then reports
- * success all the same (its pci_remove_done ignores the failure), which
- * a guest slow to let its driver go (a loaded host, a VF hot-plugged by
- * a daemon that died since) easily exceeds.  Asking again is safe: an
- * unplug of a VF no longer listed is not made (pci_op_start). */
-#define PCI_UNPLUG_RETRIES 3
-
-static int pci_op_call(struct pci_op *op, char **err);
 
 static void pci_op_free(struct pci_op *op)
 {
@@ -217,20 +205,6 @@ static void pci_op_finished(void *arg, int rc)
 	const char *reason;
 	char *why = NULL;
 
-	if (!op->attach && rc == 0 && listed == 1 &&
-	    op->retries < PCI_UNPLUG_RETRIES) {
-		op->retries++;
-		log_warn("%s: libxl reported it unplugged from domain %s "
-			 "(domid %" PRIu32 "), yet its PCI backend still lists "
-			 "it: unplugging it again (%u of %u)",
-			 op->what, op->domain, op->domid, op->retries,
-			 PCI_UNPLUG_RETRIES);
-		if (pci_op_call(op, &why) == 0)
-			return;
-		log_err("%s", why ? why : op->what);
-		free(why);
-		why = NULL;
-	}
 	op->slot->busy = 0;
 	/* What counts is where the VF is now: a detach whose domain went
 	 * meanwhile is done all the same. */
@@ -296,7 +270,10 @@ static int pci_op_start(struct backend *be, struct be_domain *dom, int vf,
 	struct xl_backend *xb = be->priv;
 	struct xl_vf_pool *pool;
 	struct xl_vf_slot *s = slot_of(xb, dom, vf, &pool, err);
+	libxl_asyncop_how how;
 	struct pci_op *op;
+	struct xl_ao *ao;
+	int rc;
 
 	if (s == NULL)
 		return -1;
@@ -342,43 +319,28 @@ static int pci_op_start(struct backend *be, struct be_domain *dom, int vf,
 	}
 	if (attach && on_pciback(xb, op->what, s->bdf, err) < 0)
 		goto fail;
-	if (pci_op_call(op, err) < 0)
+	ao = xl_ao_new(xb, pci_op_finished, op, &how);
+	if (ao == NULL) {
+		*err = lt_strdupf("%s: out of memory", op->what);
 		goto fail;
+	}
+	rc = attach
+		 ? libxl_device_pci_add(xb->ctx, op->domid, &op->pci, &how)
+		 : libxl_device_pci_remove(xb->ctx, op->domid, &op->pci, &how);
+	if (rc != 0) {
+		xl_ao_abandon(ao);
+		*err = lt_strdupf(
+		    "%s: libxl cannot %s domain %s (domid "
+		    "%" PRIu32 "): %s",
+		    op->what, attach ? "hot-plug it into" : "unplug it from",
+		    op->domain, op->domid, libxl_error_name(rc));
+		goto fail;
+	}
 	s->busy = 1;
 	return 0;
 fail:
 	pci_op_free(op);
 	return -1;
-}
-
-/* The libxl call of op, its end to pci_op_finished.  0, or -1 with *err
- * and op left to the caller. */
-static int pci_op_call(struct pci_op *op, char **err)
-{
-	libxl_asyncop_how how;
-	struct xl_ao *ao;
-	int rc;
-
-	ao = xl_ao_new(op->xb, pci_op_finished, op, &how);
-	if (ao == NULL) {
-		*err = lt_strdupf("%s: out of memory", op->what);
-		return -1;
-	}
-	rc = op->attach
-		 ? libxl_device_pci_add(op->xb->ctx, op->domid, &op->pci, &how)
-		 : libxl_device_pci_remove(op->xb->ctx, op->domid, &op->pci,
-					   &how);
-	if (rc != 0) {
-		xl_ao_abandon(ao);
-		*err = lt_strdupf("%s: libxl cannot %s domain %s (domid "
-				  "%" PRIu32 "): %s",
-				  op->what,
-				  op->attach ? "hot-plug it into"
-					     : "unplug it from",
-				  op->domain, op->domid, libxl_error_name(rc));
-		return -1;
-	}
-	return 0;
 }
 
 int xl_vf_attach(struct backend *be, struct be_domain *dom, int vf,
