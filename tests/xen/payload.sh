@@ -11,11 +11,17 @@ fail() {
 	echo "FAIL $*"
 	fails=$((fails + 1))
 }
-# check WHAT COMMAND...: PASS or FAIL WHAT by the command's status.
+# check WHAT COMMAND...: PASS or FAIL WHAT by the command's status,
+# which it returns.
 check() {
 	what=$1
 	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
+	if "$@"; then
+		pass "$what"
+	else
+		fail "$what"
+		return 1
+	fi
 }
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 since() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN {printf "%.1f", b - a}'; }
