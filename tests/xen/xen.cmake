@@ -5,5 +5,5 @@
 # suite only (scripts/test leaves it out of the sanitizer build).
 add_test(NAME xen_qemu
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/xen/run ${CMAKE_BINARY_DIR})
-set_tests_properties(xen_qemu PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77
+set_tests_properties(xen_qemu PROPERTIES TIMEOUT 2700 SKIP_RETURN_CODE 77
                      LABELS "xen;integration")
