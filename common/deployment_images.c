@@ -69,29 +69,14 @@ static int load_image_path(struct lt_yaml *y, yaml_node_t *node,
 	return 0;
 }
 
-/* The daemon config's xen_cmdline rule: printable ASCII (no newline can
- * reach the guest's kernel), "" allowed (no command line at all). */
+/* The daemon config's xen_cmdline rule (lt_yaml_cmdline). */
 static int load_cmdline(struct lt_yaml *y, yaml_node_t *node, const char *where,
 			char **out)
 {
-	char found[64];
-	const char *s =
-	    lt_yaml_string(y, node, where, 1, "a kernel command line");
+	const char *s = lt_yaml_cmdline(y, node, where, LT_CMDLINE_MAX);
 
 	if (!s)
 		return -1;
-	lt_yaml_describe(node, found, sizeof(found));
-	if (strlen(s) > LT_CMDLINE_MAX)
-		return lt_yaml_fail(y, node, where,
-				    "%s is longer than %d characters", found,
-				    LT_CMDLINE_MAX);
-	for (const char *p = s; *p; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			return lt_yaml_fail(y, node, where,
-					    "%s holds a control or non-ASCII "
-					    "character (expected printable "
-					    "ASCII)",
-					    found);
 	*out = strdup(s);
 	if (*out == NULL)
 		return lt_yaml_fail(y, node, where, "out of memory");

@@ -206,3 +206,30 @@ const char *lt_yaml_string(struct lt_yaml *y, yaml_node_t *node,
 	}
 	return v;
 }
+
+const char *lt_yaml_cmdline(struct lt_yaml *y, yaml_node_t *node,
+			    const char *where, size_t max)
+{
+	char found[64];
+	const char *s =
+	    lt_yaml_string(y, node, where, 1, "a kernel command line");
+
+	if (!s)
+		return NULL;
+	lt_yaml_describe(node, found, sizeof(found));
+	if (strlen(s) > max) {
+		lt_yaml_fail(y, node, where, "%s is longer than %zu characters",
+			     found, max);
+		return NULL;
+	}
+	for (const char *p = s; *p; p++)
+		if (*p < 0x20 || *p > 0x7e) {
+			lt_yaml_fail(
+			    y, node, where,
+			    "%s holds a control or non-ASCII character "
+			    "(expected printable ASCII)",
+			    found);
+			return NULL;
+		}
+	return s;
+}

@@ -81,6 +81,12 @@ const char *lt_yaml_string(struct lt_yaml *y, yaml_node_t *node,
 			   const char *where, int allow_empty,
 			   const char *expected);
 
+/* A kernel command line: printable ASCII only (no newline can reach the
+ * guest's kernel), at most max characters; "" is allowed (no command line
+ * at all). The daemon's xen_cmdline and a domain's cmdline share it. */
+const char *lt_yaml_cmdline(struct lt_yaml *y, yaml_node_t *node,
+			    const char *where, size_t max);
+
 /* A decimal integer from min to max (digits only: no sign, no 0x). */
 int lt_yaml_uint(struct lt_yaml *y, yaml_node_t *node, const char *where,
 		 unsigned long long min, unsigned long long max,

@@ -86,30 +86,16 @@ static int load_path(struct lt_yaml *y, yaml_node_t *node, const char *where,
 	return 0;
 }
 
-/* A kernel command line: printable ASCII only (no newline can reach the
- * guest's kernel), at most XEN_CMDLINE_SIZE - 1 bytes; "" is allowed. */
+/* A kernel command line (lt_yaml_cmdline), at most XEN_CMDLINE_SIZE - 1
+ * bytes. */
 static int load_cmdline(struct lt_yaml *y, yaml_node_t *node,
 			struct daemon_config *cfg)
 {
-	const char *where = "xen_cmdline";
-	char found[64];
-	const char *s =
-	    lt_yaml_string(y, node, where, 1, "a kernel command line");
+	const char *s = lt_yaml_cmdline(y, node, "xen_cmdline",
+					sizeof(cfg->xen_cmdline) - 1);
 
 	if (!s)
 		return -1;
-	lt_yaml_describe(node, found, sizeof(found));
-	if (strlen(s) >= sizeof(cfg->xen_cmdline))
-		return lt_yaml_fail(y, node, where,
-				    "%s is longer than %zu characters", found,
-				    sizeof(cfg->xen_cmdline) - 1);
-	for (const char *p = s; *p; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			return lt_yaml_fail(y, node, where,
-					    "%s holds a control or non-ASCII "
-					    "character (expected printable "
-					    "ASCII)",
-					    found);
 	memcpy(cfg->xen_cmdline, s, strlen(s) + 1);
 	return 0;
 }
