@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "loop_until.h"
 #include "xl_loop.h"
 
 static int in_hook; /* set while the test calls a hook, as libxl would */
@@ -64,23 +65,7 @@ static void sink_sigchld(void *arg)
 	got.sigchlds++;
 }
 
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1000 +
-	       (now.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
-/* Runs the loop until cond or 2 s. */
-#define RUN_UNTIL(base, cond)                                                  \
-	do {                                                                   \
-		struct timespec t0_;                                           \
-		clock_gettime(CLOCK_MONOTONIC, &t0_);                          \
-		while (!(cond) && ms_since(&t0_) < 2000)                       \
-			event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);  \
-	} while (0)
+#define RUN_UNTIL(base, cond) LOOP_UNTIL(base, cond, 2000)
 
 static void test_fd(struct event_base *base)
 {
@@ -159,7 +144,7 @@ static void test_timeouts(struct event_base *base)
 	CHECK(xl_loop_registrations(loop) == 1);
 	RUN_UNTIL(base, got.timeouts > 0);
 	CHECK(got.timeouts == 1 && got.for_libxl == &tag);
-	CHECK(ms_since(&t0) >= 90);
+	CHECK(loop_ms_since(&t0) >= 90);
 	/* deregistered before libxl is told, as libxl_event.h says */
 	CHECK(got.regs_seen == 0);
 	event_base_loop(base, EVLOOP_NONBLOCK);
@@ -180,7 +165,7 @@ static void test_timeouts(struct event_base *base)
 	CHECK(got.timeouts == 0); /* not from inside the hook */
 	RUN_UNTIL(base, got.timeouts > 0);
 	CHECK(got.timeouts == 1 && got.for_libxl == &tag2);
-	CHECK(ms_since(&t0) < 500);
+	CHECK(loop_ms_since(&t0) < 500);
 	CHECK(xl_loop_registrations(loop) == 0);
 
 	/* a time already past fires too */

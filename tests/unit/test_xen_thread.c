@@ -23,29 +23,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "loop_until.h"
 #include "xl_thread.h"
 
 static pthread_t loop_thread;
 
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1000 +
-	       (now.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
-/* Runs the loop until cond or 5 s; says what it waited for. */
-#define RUN_UNTIL(base, cond)                                                  \
-	do {                                                                   \
-		struct timespec t0_;                                           \
-		clock_gettime(CLOCK_MONOTONIC, &t0_);                          \
-		while (!(cond) && ms_since(&t0_) < 5000)                       \
-			event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);  \
-		if (!(cond))                                                   \
-			fprintf(stderr, "waited 5 s for %s\n", #cond);         \
-	} while (0)
+#define RUN_UNTIL(base, cond) LOOP_UNTIL(base, cond, 5000)
 
 /* One call's record. */
 struct call {
@@ -269,7 +252,7 @@ static void test_stop_in_flight(struct event_base *base)
 	/* Waits for the slow start, not for the operation libxl never
 	 * completes, which the release is told of. */
 	CHECK(xl_thread_stop(t, release, &r, 5000) == 0);
-	CHECK(ms_since(&t0) < 4000);
+	CHECK(loop_ms_since(&t0) < 4000);
 	CHECK(r.calls == 1 && r.in_flight == 1 && r.off_loop);
 	CHECK(slow.started_off && queued.started_off);
 	/* Their results are dropped: no finish after the stop. */
