@@ -62,6 +62,10 @@ struct xl_thread {
 	struct event *call_ev;
 	struct event *completed_ev;
 	struct xl_reqs completed;
+	/* Started, their completion not reported yet: freed with the
+	 * thread, for libxl calls them back only from inside a libxl call
+	 * on this thread, and there is none once it has stopped. */
+	struct xl_reqs pending;
 	unsigned in_flight;
 	/* The loop's */
 	struct event *result_ev;
@@ -130,6 +134,7 @@ static void ao_callback(libxl_ctx *ctx, int rc, void *for_callback)
 
 	(void)ctx;
 	r->rc = rc;
+	TAILQ_REMOVE(&r->t->pending, r, entry);
 	TAILQ_INSERT_TAIL(&r->t->completed, r, entry);
 	event_active(r->t->completed_ev, 0, 0);
 }
@@ -155,11 +160,15 @@ static void req_start(struct xl_thread *t, struct xl_req *r)
 	memset(&how, 0, sizeof(how));
 	how.callback = ao_callback;
 	how.u.for_callback = r;
-	/* Counted first: libxl may complete it inside the call. */
+	/* Counted and listed first: libxl may complete it inside the
+	 * call. */
 	t->in_flight++;
+	TAILQ_INSERT_TAIL(&t->pending, r, entry);
 	rc = r->start(t->ctx, r->arg, &how);
 	if (rc == XL_PENDING)
 		return;
+	/* Not started: libxl calls no callback for it. */
+	TAILQ_REMOVE(&t->pending, r, entry);
 	t->in_flight--;
 	req_over(t, r, rc);
 }
@@ -238,6 +247,7 @@ static void thread_free(struct xl_thread *t)
 	reqs_free(&t->calls);
 	reqs_free(&t->results);
 	reqs_free(&t->completed);
+	reqs_free(&t->pending);
 	pthread_mutex_destroy(&t->mu);
 	free(t);
 }
@@ -256,6 +266,7 @@ struct xl_thread *xl_thread_new(struct event_base *loop, libxl_ctx *ctx,
 	TAILQ_INIT(&t->calls);
 	TAILQ_INIT(&t->results);
 	TAILQ_INIT(&t->completed);
+	TAILQ_INIT(&t->pending);
 	t->call_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	t->result_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->call_efd < 0 || t->result_efd < 0) {
