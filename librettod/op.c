@@ -167,8 +167,8 @@ static int layout_write(struct op *op, struct domain *d, char **xs_err)
 
 	if (xs_layout_domain_write(xs, d, xs_err) < 0)
 		return -1;
-	if (d->be.is_server && xs_layout_apps_rebind(xs, op->dep, xs_err) < 0)
-		return -1;
+	if (d->be.is_server)
+		xs_layout_apps_rebind(xs, op->dep);
 	return 0;
 }
 

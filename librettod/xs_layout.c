@@ -246,7 +246,7 @@ static int app_rebind_body(struct lt_xs *xs, xs_transaction_t t, void *arg)
 	return ports_mirror_all(xs, t, w->d);
 }
 
-int xs_layout_apps_rebind(struct lt_xs *xs, struct deployment *dep, char **err)
+void xs_layout_apps_rebind(struct lt_xs *xs, struct deployment *dep)
 {
 	struct domain *d;
 
@@ -256,10 +256,17 @@ int xs_layout_apps_rebind(struct lt_xs *xs, struct deployment *dep, char **err)
 
 		if (d->be.is_server || !d->created || d->state == DOM_GONE)
 			continue;
+		/* One app's failure does not fail the server's recovery for
+		 * the others: an app whose domain is ending (its end not yet
+		 * reported to the engine) can make xenstored refuse its
+		 * nodes. That app then stays unbound, and the recovery's
+		 * report names it as not reconnected. */
 		if (lt_xs_transact(xs, app_rebind_body, &w) < 0)
-			return fail(err, w.what);
+			log_warn("xenstore: rebinding %s/%s to the new server: "
+				 "%s: %s",
+				 dep->name, d->be.name, w.what,
+				 strerror(errno));
 	}
-	return 0;
 }
 
 static void guest_state_changed(void *arg, const char *path)

@@ -29,7 +29,9 @@ void xs_layout_deployment_remove(struct lt_xs *xs, struct deployment *dep);
 int xs_layout_domain_adopt(struct lt_xs *xs, struct domain *d, char **err);
 /* The deployment's network server was (re)created: write, for every live
  * app, what datapath_write wrote at the app's own create (its net/backend,
- * the server's server/apps/<domid>/, the portmap mirror). */
-int xs_layout_apps_rebind(struct lt_xs *xs, struct deployment *dep, char **err);
+ * the server's server/apps/<domid>/, the portmap mirror). An app that
+ * cannot be rebound is logged and left unbound: the recovery's report
+ * names it. */
+void xs_layout_apps_rebind(struct lt_xs *xs, struct deployment *dep);
 
 #endif
