@@ -49,6 +49,27 @@ no_node() { ! xenstore-exists "$1" 2>/dev/null; }
 is_gone() { ! xl domid "$1" >/dev/null 2>&1; }
 only_dom0() { [ "$(xl list | awk 'NR > 1 {print $1}')" = Domain-0 ]; }
 
+# The daemon parts (deploy, recovery, adopt) talk to librettod on $SOCK
+# about the deployment $DEP, both set by the part before these are called.
+ctl() { librettoctl -s $SOCK "$@"; }
+# json_true FILE FILTER: jq -e, but false for an empty file too (jq -e
+# says yes to no input at all).
+json_true() { [ -s "$1" ] && jq -e "$2" "$1" >/dev/null; }
+status_json() { ctl status --json $DEP; }
+# field_of NAME FIELD: a field of the deployment's domain NAME in status.
+field_of() {
+	status_json | jq -r --arg n "$1" --arg f "$2" \
+		'.deployments[0].domains[] | select(.name == $n) | .[$f]'
+}
+domid_of() { field_of "$1" domid; }
+# netdev_by_mac MAC: the netdev QEMU gave that MAC.
+netdev_by_mac() {
+	for n in /sys/class/net/*; do
+		[ "$(cat "$n/address")" = "$1" ] && basename "$n" && return 0
+	done
+	return 1
+}
+
 # status_sampling_start LABEL: asks librettod for its status every 50 ms
 # in the background (status_probe on $SOCK, one request at a time), until
 # status_sampling_report LABEL.  LABEL says what runs meanwhile; any
